@@ -1,0 +1,93 @@
+"""What every upstream adapter provides, and the registry of adapter types."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ..core.events import Event
+from ..core.request import ChatRequest
+
+if TYPE_CHECKING:
+    from ..config import ProviderConfig
+    from ..upstream import Upstream
+
+
+@dataclass(slots=True)
+class Account:
+    """One upstream credential of a provider."""
+
+    id: str
+    provider: str
+    api_key: str | None
+    label: str = ""
+    proxy: str | None = None
+    weight: int = 1
+    max_inflight: int = 0
+    """0: unlimited."""
+
+
+@dataclass(slots=True)
+class ModelInfo:
+    id: str
+    """The upstream model id."""
+    display_name: str | None = None
+    created: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Provider:
+    """Base class of upstream adapters.
+
+    ``dialect`` names the wire format the upstream speaks. When a client speaks the same dialect and
+    ``passthrough`` is allowed, the gateway forwards bytes (see ``forward``) instead of translating.
+
+    ``stream`` yields hub events. It must raise :class:`GatewayError` (not yield an ``ErrorEvent``) for
+    failures that happen before the upstream accepted the request, so routing can retry elsewhere; once
+    ``ResponseStart`` was yielded, failures are reported as an ``ErrorEvent`` and the stream ends.
+    """
+
+    dialect: ClassVar[str] = ""
+
+    def __init__(self, config: ProviderConfig, upstream: Upstream) -> None:
+        self.config = config
+        self.name = config.name
+        self.upstream = upstream
+
+    @property
+    def passthrough(self) -> bool:
+        return self.config.passthrough
+
+    def stream(self, req: ChatRequest, model: str, account: Account) -> AsyncIterator[Event]:
+        raise NotImplementedError
+
+    async def list_models(self) -> list[ModelInfo]:
+        """Models this provider serves: the configured list, or the upstream's own when discovery is on."""
+        return [ModelInfo(m.id, m.display_name) for m in self.config.models]
+
+    async def close(self) -> None:
+        return None
+
+
+ProviderFactory = Callable[["ProviderConfig", "Upstream"], Provider]
+_REGISTRY: dict[str, ProviderFactory] = {}
+
+
+def register(*types: str) -> Callable[[ProviderFactory], ProviderFactory]:
+    def deco(factory: ProviderFactory) -> ProviderFactory:
+        for t in types:
+            _REGISTRY[t] = factory
+        return factory
+
+    return deco
+
+
+def create_provider(config: ProviderConfig, upstream: Upstream) -> Provider:
+    from . import load_builtin
+
+    load_builtin()
+    factory = _REGISTRY.get(config.type)
+    if factory is None:
+        raise ValueError(f"provider type {config.type!r} is not available")
+    return factory(config, upstream)

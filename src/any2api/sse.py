@@ -1,0 +1,147 @@
+"""Server-sent events: an incremental, spec-following decoder and a small encoder.
+
+Decoding follows the WHATWG event-stream rules: lines end in CRLF, LF or CR; ``field:value`` with at
+most one leading space stripped from the value; ``data`` lines of one event are joined with ``\\n``;
+lines starting with ``:`` are comments; an event is dispatched on a blank line. Unlike a browser, a
+last event that is not followed by a blank line is still delivered by :meth:`SSEDecoder.close` --
+upstreams that close the connection right after their last event are common.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, AsyncIterator, Iterator
+from dataclasses import dataclass
+
+
+@dataclass(slots=True)
+class SSEEvent:
+    data: str
+    event: str = ""
+    """The ``event:`` field; empty when absent (a browser would call it "message")."""
+    id: str | None = None
+    retry: int | None = None
+
+
+class SSEDecoder:
+    """Feed bytes as they arrive (split anywhere); get complete events back."""
+
+    __slots__ = ("_buf", "_data", "_event", "_id", "_retry", "_started")
+
+    def __init__(self) -> None:
+        self._buf = b""
+        self._data: list[str] = []
+        self._event = ""
+        self._id: str | None = None
+        self._retry: int | None = None
+        self._started = False
+
+    def feed(self, chunk: bytes) -> list[SSEEvent]:
+        if not chunk:
+            return []
+        buf = self._buf + chunk if self._buf else chunk
+        if not self._started:
+            if len(buf) < 3 and b"\xef\xbb\xbf".startswith(buf):
+                self._buf = buf
+                return []
+            self._started = True
+            if buf.startswith(b"\xef\xbb\xbf"):
+                buf = buf[3:]
+        lines = buf.splitlines(keepends=True)
+        if not lines:
+            self._buf = b""
+            return []
+        last = lines[-1]
+        # A line is complete only with its terminator; a trailing lone CR may be the first half of CRLF.
+        if last.endswith(b"\n"):
+            self._buf = b""
+        else:
+            self._buf = lines.pop()
+        out: list[SSEEvent] = []
+        for raw in lines:
+            self._line(raw.rstrip(b"\r\n"), out)
+        return out
+
+    def close(self) -> list[SSEEvent]:
+        """End of stream: process any unterminated line and deliver a pending event."""
+        out: list[SSEEvent] = []
+        if self._buf:
+            for raw in self._buf.splitlines():
+                self._line(raw, out)
+            self._buf = b""
+        self._dispatch(out)
+        return out
+
+    def _line(self, line: bytes, out: list[SSEEvent]) -> None:
+        if not line:
+            self._dispatch(out)
+            return
+        if line[0] == 0x3A:  # ':' comment
+            return
+        colon = line.find(b":")
+        if colon == -1:
+            name, value = line.decode("utf-8", "replace"), ""
+        else:
+            name = line[:colon].decode("utf-8", "replace")
+            v = line[colon + 1 :]
+            if v[:1] == b" ":
+                v = v[1:]
+            value = v.decode("utf-8", "replace")
+        if name == "data":
+            self._data.append(value)
+        elif name == "event":
+            self._event = value
+        elif name == "id":
+            if "\x00" not in value:
+                self._id = value
+        elif name == "retry":
+            if value.isdigit():
+                self._retry = int(value)
+        # other field names are ignored, as the spec says
+
+    def _dispatch(self, out: list[SSEEvent]) -> None:
+        if self._data:
+            out.append(SSEEvent("\n".join(self._data), self._event, self._id, self._retry))
+        elif self._event:
+            # An event with a type but no data: not dispatched by browsers, but keep it visible
+            out.append(SSEEvent("", self._event, self._id, self._retry))
+        self._data = []
+        self._event = ""
+        self._retry = None
+
+
+def iter_events(chunks: list[bytes]) -> Iterator[SSEEvent]:
+    """Decode a complete body given as chunks."""
+    d = SSEDecoder()
+    for c in chunks:
+        yield from d.feed(c)
+    yield from d.close()
+
+
+async def aiter_events(chunks: AsyncIterable[bytes]) -> AsyncIterator[SSEEvent]:
+    d = SSEDecoder()
+    async for c in chunks:
+        for e in d.feed(c):
+            yield e
+    for e in d.close():
+        yield e
+
+
+def encode(data: str | bytes, event: str | None = None, id: str | None = None) -> bytes:
+    """One event; data containing newlines becomes several ``data:`` lines."""
+    if isinstance(data, str):
+        data = data.encode()
+    head = b""
+    if event:
+        head += b"event: " + event.encode() + b"\n"
+    if id is not None:
+        head += b"id: " + id.encode() + b"\n"
+    if b"\n" in data or b"\r" in data:
+        body = b"".join(b"data: " + ln + b"\n" for ln in data.splitlines())
+    else:
+        body = b"data: " + data + b"\n"
+    return head + body + b"\n"
+
+
+def comment(text: str = "") -> bytes:
+    """A comment line (used as a keep-alive heartbeat)."""
+    return b": " + text.encode() + b"\n\n" if text else b":\n\n"
