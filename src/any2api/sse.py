@@ -93,9 +93,8 @@ class SSEDecoder:
         elif name == "id":
             if "\x00" not in value:
                 self._id = value
-        elif name == "retry":
-            if value.isdigit():
-                self._retry = int(value)
+        elif name == "retry" and value.isdigit():
+            self._retry = int(value)
         # other field names are ignored, as the spec says
 
     def _dispatch(self, out: list[SSEEvent]) -> None:

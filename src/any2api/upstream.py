@@ -222,7 +222,7 @@ def map_upstream_error(
             "upstream", f"Upstream {provider or ''} rejected the credentials (HTTP {status}): {msg}".replace("  ", " "),
             code="upstream_auth_failed", upstream_status=status, retryable=True,
         )  # fmt: skip
-    kind: ErrorKind = _BY_STATUS.get(status, "upstream" if status >= 400 else "upstream")
+    kind: ErrorKind = _BY_STATUS.get(status, "upstream")
     if kind == "not_found":
         code = "model_not_found" if "model" in msg.lower() else (code or "not_found")
     if kind in ("upstream", "overloaded", "timeout") and status >= 500:

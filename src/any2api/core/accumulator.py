@@ -31,9 +31,10 @@ class Accumulator:
             self._by_index[event.index] = part
             r.parts.append(part)
         elif isinstance(event, PartDelta):
-            part = self._by_index.get(event.index)
-            if part is None:
+            found = self._by_index.get(event.index)
+            if found is None:
                 raise ValueError(f"delta for part index {event.index} that was never started")
+            part = found
             if isinstance(part, TextPart):
                 part.text += event.delta
             elif isinstance(part, ReasoningPart):
@@ -45,11 +46,11 @@ class Accumulator:
             else:
                 assert_never(part)
         elif isinstance(event, PartEnd):
-            part = self._by_index.get(event.index)
-            if part is None:
+            ended = self._by_index.get(event.index)
+            if ended is None:
                 raise ValueError(f"end of part index {event.index} that was never started")
             if event.provider_details:
-                part.provider_details = {**(part.provider_details or {}), **event.provider_details}
+                ended.provider_details = {**(ended.provider_details or {}), **event.provider_details}
         elif isinstance(event, UsageEvent):
             self._merge_usage(event.usage)
         elif isinstance(event, Finish):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -10,6 +10,8 @@ from ..core.events import Event
 from ..core.request import ChatRequest
 
 if TYPE_CHECKING:
+    from aiohttp import ClientResponse
+
     from ..config import ProviderConfig
     from ..upstream import Upstream
 
@@ -59,7 +61,17 @@ class Provider:
     def passthrough(self) -> bool:
         return self.config.passthrough
 
-    def stream(self, req: ChatRequest, model: str, account: Account) -> AsyncIterator[Event]:
+    def stream(self, req: ChatRequest, model: str, account: Account) -> AsyncGenerator[Event, None]:
+        raise NotImplementedError
+
+    def can_forward(self, body: dict[str, Any]) -> bool:
+        """Whether this request may take the pass-through path (the adapter may need to rewrite it)."""
+        return True
+
+    async def forward(self, body: dict[str, Any], model: str, account: Account, stream: bool) -> ClientResponse:
+        """Pass-through: send a body already in this provider's dialect (only ``model`` and the profile's
+        parameter rules change). Returns the upstream response when it is 2xx (the caller reads and
+        releases it); raises ``GatewayError`` (mapped) otherwise."""
         raise NotImplementedError
 
     async def list_models(self) -> list[ModelInfo]:

@@ -1,0 +1,1 @@
+"""HTTP layer: thin raw-ASGI handlers over the gateway."""

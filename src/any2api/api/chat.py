@@ -1,0 +1,284 @@
+"""The one chat handler every client dialect uses: auth, routing, pass-through or translation, streaming."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+from ..core.accumulator import Accumulator
+from ..core.errors import GatewayError
+from ..core.events import ErrorEvent, Event, UsageEvent
+from ..core.request import ChatRequest
+from ..core.response import Usage
+from ..formats.base import Dialect
+from ..gateway import Gateway, UsageRecord
+from ..jsonutil import loads_body
+from ..upstream import iter_body
+from .asgi import (
+    SSE_HEADERS,
+    ClientGone,
+    Receive,
+    Scope,
+    Send,
+    bearer_token,
+    error_headers,
+    header_map,
+    read_body,
+)
+
+if TYPE_CHECKING:
+    from ..auth import Client
+    from ..routing.router import Route
+
+log = logging.getLogger("any2api.chat")
+_END = object()
+
+
+class Runtime:
+    """Holds the live gateway (created in the app's lifespan, inside the serving process)."""
+
+    gateway: Gateway
+
+
+class ChatEndpoint:
+    """A raw ASGI app for one dialect's chat endpoint."""
+
+    def __init__(self, runtime: Runtime, dialect: Dialect) -> None:
+        self.rt = runtime
+        self.dialect = dialect
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        gw = self.rt.gateway
+        d = self.dialect
+        headers = header_map(scope)
+        started = time.monotonic()
+        try:
+            client = await gw.auth.authenticate(bearer_token(headers))
+            body = await read_body(receive, headers, gw.config.server.max_body_bytes)
+            obj = loads_body(body)
+            model, stream = d.peek(obj)
+            client.check_model(model)
+            routes = gw.router.resolve(model)
+            if all(r.provider.dialect == d.name and r.provider.passthrough and r.provider.can_forward(obj)
+                   for r in routes):  # fmt: skip
+                await self._forward(scope, receive, send, gw, client, routes, obj, model, stream, started)
+                return
+            req = d.parse_request(obj, headers)
+            req.model = model
+            if req.stream:
+                await self._stream(receive, send, gw, client, routes, req, started)
+            else:
+                await self._complete(send, gw, client, routes, req, started)
+        except GatewayError as e:
+            await self._error(send, e)
+        except ClientGone:
+            return
+
+    async def _error(self, send: Send, err: GatewayError) -> None:
+        body = self.dialect.render_error(err)
+        status = self.dialect.error_status(err)
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [*error_headers(err), (b"content-length", str(len(body)).encode())]})  # fmt: skip
+        await send({"type": "http.response.body", "body": body})
+
+    # ---------------------------------------------------------------- translating path
+
+    async def _complete(
+        self, send: Send, gw: Gateway, client: Client, routes: tuple[Route, ...], req: ChatRequest, started: float
+    ) -> None:
+        acc = Accumulator()
+        try:
+            async with contextlib.aclosing(gw.events(req, routes)) as agen:
+                async for ev in agen:
+                    acc.add(ev)
+                    if acc.error is not None:
+                        break
+            resp = acc.result()
+        except GatewayError as e:
+            self._record(gw, client, routes[0], acc.response.usage, started, e.status, e.kind)
+            raise
+        body = self.dialect.render_response(resp, req)
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(body)).encode())]})  # fmt: skip
+        await send({"type": "http.response.body", "body": body})
+        self._record(gw, client, routes[0], resp.usage, started, 200, None)
+
+    async def _stream(
+        self, receive: Receive, send: Send, gw: Gateway, client: Client, routes: tuple[Route, ...],
+        req: ChatRequest, started: float,
+    ) -> None:  # fmt: skip
+        renderer = self.dialect.stream_renderer(req)
+        agen = gw.events(req, routes)
+        first = await anext(agen)  # failures before the first event are plain HTTP errors (after retries)
+        await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
+        usage = Usage()
+        status, kind = 200, None
+        hb = gw.config.server.heartbeat_seconds
+
+        async def body() -> None:
+            nonlocal status, kind
+            await send({"type": "http.response.body", "body": renderer.event(first), "more_body": True})
+            async for ev in _with_heartbeats(agen, hb):
+                if ev is None:
+                    await send({"type": "http.response.body", "body": renderer.heartbeat(), "more_body": True})
+                    continue
+                if isinstance(ev, UsageEvent):
+                    usage.merge(ev.usage)
+                elif isinstance(ev, ErrorEvent):
+                    status, kind = ev.error.status, ev.error.kind
+                    await send({"type": "http.response.body", "body": renderer.event(ev), "more_body": False})
+                    return
+                out = renderer.event(ev)
+                if out:
+                    await send({"type": "http.response.body", "body": out, "more_body": True})
+            await send({"type": "http.response.body", "body": renderer.end(), "more_body": False})
+
+        try:
+            await _until_disconnect(receive, body())
+        except GatewayError as e:  # a failure the provider raised instead of yielding
+            status, kind = e.status, e.kind
+            with contextlib.suppress(Exception):
+                await send({"type": "http.response.body", "body": renderer.error(e), "more_body": False})
+        finally:
+            await agen.aclose()
+        self._record(gw, client, routes[0], usage, started, status, kind)
+
+    # ---------------------------------------------------------------- pass-through path
+
+    async def _forward(
+        self, scope: Scope, receive: Receive, send: Send, gw: Gateway, client: Client, routes: tuple[Route, ...],
+        obj: dict[str, Any], model: str, stream: bool, started: float,
+    ) -> None:  # fmt: skip
+        wants_usage = not stream or _include_usage(obj)
+        fwd = await gw.forward(routes, obj, stream)
+        resp = fwd.response
+        sniffer = self.dialect.usage_sniffer(stream, strip=not wants_usage)
+        err: GatewayError | None = None
+        try:
+            if not stream:
+                from ..upstream import read_body as read_upstream
+
+                raw = await read_upstream(resp, fwd.route.provider.config.timeouts.idle
+                                          if fwd.route.provider.config.timeouts else gw.config.server.timeouts.idle)  # fmt: skip
+                if sniffer is not None:
+                    sniffer.feed(raw)
+                ctype = resp.headers.get("Content-Type", "application/json").encode("latin-1")
+                await send({"type": "http.response.start", "status": 200,
+                            "headers": [(b"content-type", ctype), (b"content-length", str(len(raw)).encode())]})  # fmt: skip
+                await send({"type": "http.response.body", "body": raw})
+            else:
+                await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
+                timeouts = fwd.route.provider.config.timeouts or gw.config.server.timeouts
+                renderer = self.dialect.stream_renderer(ChatRequest(model=model, messages=[]))
+                hb = gw.config.server.heartbeat_seconds or None
+
+                async def body() -> None:
+                    nonlocal err
+                    try:
+                        async for chunk in iter_body(resp, timeouts.idle, hb):
+                            if chunk is None:
+                                await send({"type": "http.response.body", "body": renderer.heartbeat(),
+                                            "more_body": True})  # fmt: skip
+                                continue
+                            out = sniffer.feed(chunk) if sniffer is not None else chunk
+                            if out:
+                                await send({"type": "http.response.body", "body": out, "more_body": True})
+                    except GatewayError as e:
+                        err = e
+                        tail = sniffer.flush() if sniffer is not None else b""
+                        if tail:
+                            tail += b"\n\n"
+                        await send({"type": "http.response.body", "body": tail + renderer.error(e), "more_body": False})
+                        return
+                    tail = sniffer.flush() if sniffer is not None else b""
+                    await send({"type": "http.response.body", "body": tail, "more_body": False})
+
+                await _until_disconnect(receive, body())
+        finally:
+            resp.release()
+            await fwd.release(err)
+        usage = sniffer.usage() if sniffer is not None else None
+        self._record(gw, client, fwd.route, usage, started, err.status if err else 200, err.kind if err else None,
+                     account=fwd.account.id)  # fmt: skip
+
+    def _record(
+        self, gw: Gateway, client: Client, route: Route, usage: Usage | None, started: float, status: int,
+        kind: str | None, account: str = "",
+    ) -> None:  # fmt: skip
+        if not gw.usage_sinks:
+            return
+        gw.record(UsageRecord(client, route.public_model, route.provider.name, account, usage,
+                              (time.monotonic() - started) * 1000, status, kind))  # fmt: skip
+
+
+def _include_usage(obj: dict[str, Any]) -> bool:
+    so = obj.get("stream_options")
+    return isinstance(so, dict) and bool(so.get("include_usage"))
+
+
+async def _until_disconnect(receive: Receive, work: Any) -> None:
+    """Run ``work``; if the client disconnects first, cancel it (which cancels the upstream request)."""
+    task = asyncio.ensure_future(work)
+
+    async def watch() -> None:
+        while True:
+            msg = await receive()
+            if msg["type"] == "http.disconnect":
+                return
+
+    watcher = asyncio.ensure_future(watch())
+    try:
+        done, _ = await asyncio.wait((task, watcher), return_when=asyncio.FIRST_COMPLETED)
+    except BaseException:
+        task.cancel()
+        watcher.cancel()
+        raise
+    if task in done:
+        watcher.cancel()
+        task.result()
+        return
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task
+
+
+async def _with_heartbeats(agen: AsyncIterator[Event], every: float) -> AsyncIterator[Event | None]:
+    """Relay events; yield ``None`` after each ``every`` seconds without one (0 disables)."""
+    if not every:
+        async for ev in agen:
+            yield ev
+        return
+    q: asyncio.Queue[Any] = asyncio.Queue(maxsize=64)
+
+    async def pump() -> None:
+        try:
+            async for ev in agen:
+                await q.put(ev)
+        except Exception as e:  # delivered to the consumer
+            await q.put(e)
+            return
+        await q.put(_END)
+
+    task = asyncio.ensure_future(pump())
+    try:
+        while True:
+            try:
+                async with asyncio.timeout(every):
+                    item = await q.get()
+            except TimeoutError:
+                yield None
+                continue
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task

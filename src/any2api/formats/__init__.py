@@ -1,0 +1,1 @@
+"""Client dialects: parse a client's request into the hub; render hub responses and events back."""

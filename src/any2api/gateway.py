@@ -1,0 +1,163 @@
+"""The gateway object: providers, router, auth, account pool and the retrying request loop."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from contextlib import aclosing
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from .auth import Authenticator, Client, StaticAuth
+from .config import Config
+from .core.errors import GatewayError
+from .core.events import ErrorEvent, Event
+from .core.request import ChatRequest
+from .core.response import Usage
+from .providers.base import Account, Provider, create_provider
+from .routing.pool import StaticPool
+from .routing.router import Route, Router
+from .upstream import Upstream
+
+log = logging.getLogger("any2api")
+
+
+@dataclass(slots=True)
+class Forwarded:
+    """A pass-through upstream response (2xx) and where it came from."""
+
+    route: Route
+    account: Account
+    response: aiohttp.ClientResponse
+    release: Callable[[GatewayError | None], Awaitable[None]]
+
+
+@dataclass(slots=True)
+class UsageRecord:
+    client: Client
+    public_model: str
+    provider: str
+    account: str
+    usage: Usage | None
+    latency_ms: float
+    status: int
+    error_kind: str | None = None
+
+
+class Gateway:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.upstream = Upstream(config.server.timeouts, config.error_rules)
+        self.providers: dict[str, Provider] = {
+            p.name: create_provider(p, self.upstream) for p in config.providers
+        }
+        self.router = Router(config, self.providers)
+        self.auth: Authenticator = StaticAuth(config.auth_keys, config.admin_key)
+        self.pool: Any = StaticPool(config.providers)
+        self.usage_sinks: list[Callable[[UsageRecord], None]] = []
+        self.max_attempts_per_route = 3
+        self.started_at = int(time.time())
+        self.ready_checks: dict[str, Callable[[], Awaitable[Any]]] = {}
+
+    async def start(self) -> None:
+        for prov in self.providers.values():
+            if prov.config.discover_models:
+                try:
+                    models = await prov.list_models()
+                except GatewayError as e:
+                    log.warning("model discovery for %s failed: %s", prov.name, e.message)
+                    continue
+                self.router.add_discovered(prov, [m.id for m in models])
+
+    async def close(self) -> None:
+        for p in self.providers.values():
+            await p.close()
+        await self.upstream.close()
+
+    def record(self, rec: UsageRecord) -> None:
+        for sink in self.usage_sinks:
+            try:
+                sink(rec)
+            except Exception:  # a sink must never break a request
+                log.exception("usage sink failed")
+
+    async def events(self, req: ChatRequest, routes: tuple[Route, ...]) -> AsyncGenerator[Event, None]:
+        """Hub events from the first route/account that accepts the request.
+
+        Failures before the first event are retried on another account, then down the fallback chain
+        (never for client errors); after it, the error is an ``ErrorEvent`` and the stream ends."""
+        last: GatewayError | None = None
+        for route in routes:
+            tried: set[str] = set()
+            for _ in range(self.max_attempts_per_route):
+                try:
+                    lease = self.pool.lease(route.provider.name, frozenset(tried))
+                    account: Account = await lease.__aenter__()
+                except GatewayError as e:
+                    last = e
+                    break
+                failure: GatewayError | None = None
+                try:
+                    async with aclosing(route.provider.stream(req, route.model, account)) as agen:
+                        try:
+                            first = await anext(agen)
+                        except StopAsyncIteration:
+                            failure = GatewayError("upstream", "Upstream returned an empty response")
+                            raise failure from None
+                        yield first
+                        async for ev in agen:
+                            if isinstance(ev, ErrorEvent):
+                                failure = ev.error
+                            yield ev
+                        return
+                except GatewayError as e:
+                    failure = e
+                    last = e
+                    if not e.retryable:
+                        raise
+                    tried.add(account.id)
+                    log.info("retrying after %s on %s (%s)", e.kind, account.id, e.message)
+                finally:
+                    self.pool.report(account, failure)
+                    await lease.__aexit__(None, None, None)
+        assert last is not None
+        raise last
+
+    async def forward(
+        self, routes: tuple[Route, ...], body: dict[str, Any], stream: bool
+    ) -> Forwarded:
+        """Pass-through: send the client's own-dialect body to the first route/account that answers 2xx."""
+        last: GatewayError | None = None
+        for route in routes:
+            tried: set[str] = set()
+            for _ in range(self.max_attempts_per_route):
+                try:
+                    lease = self.pool.lease(route.provider.name, frozenset(tried))
+                    account: Account = await lease.__aenter__()
+                except GatewayError as e:
+                    last = e
+                    break
+                try:
+                    resp = await route.provider.forward(body, route.model, account, stream)
+                except GatewayError as e:
+                    self.pool.report(account, e)
+                    await lease.__aexit__(None, None, None)
+                    last = e
+                    if not e.retryable:
+                        raise
+                    tried.add(account.id)
+                    continue
+                except BaseException:
+                    await lease.__aexit__(None, None, None)
+                    raise
+
+                async def release(err: GatewayError | None, _a: Account = account, _l: Any = lease) -> None:
+                    self.pool.report(_a, err)
+                    await _l.__aexit__(None, None, None)
+
+                return Forwarded(route, account, resp, release)
+        assert last is not None
+        raise last

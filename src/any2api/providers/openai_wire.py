@@ -1,0 +1,355 @@
+"""The OpenAI Chat Completions wire format as an upstream: hub -> request body; chunks -> hub events."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any, assert_never
+
+from ..core.errors import GatewayError, invalid
+from ..core.events import ErrorEvent, Event, Finish, PartDelta, PartEnd, PartStart, ResponseStart, UsageEvent
+from ..core.parts import FilePart, ImagePart, Part, ReasoningPart, TextPart, ToolCallPart, ToolResultPart
+from ..core.request import ChatRequest, Message
+from ..core.response import FinishReason
+from ..formats.openai_chat import parse_usage
+from ..upstream import upstream_message
+from .profiles import Profile
+
+FINISH_IN: dict[str, FinishReason] = {
+    "stop": "stop", "length": "length", "tool_calls": "tool_calls", "function_call": "tool_calls",
+    "content_filter": "content_filter", "insufficient_system_resource": "error", "end_turn": "stop",
+    "max_tokens": "length", "tool_use": "tool_calls",
+}  # fmt: skip
+
+
+class ReasoningMemory:
+    """Reasoning text of recent tool-call turns, by tool call id, for upstreams that require it back
+    (DeepSeek) when a client dropped it from the history."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._d: OrderedDict[str, str] = OrderedDict()
+
+    def put(self, call_ids: list[str], reasoning: str) -> None:
+        for cid in call_ids:
+            self._d[cid] = reasoning
+            self._d.move_to_end(cid)
+        while len(self._d) > self.size:
+            self._d.popitem(last=False)
+
+    def get(self, call_id: str) -> str | None:
+        return self._d.get(call_id)
+
+
+def _data_url(p: ImagePart | FilePart) -> str | None:
+    if p.data is None:
+        return None
+    return f"data:{p.media_type or 'application/octet-stream'};base64,{p.data}"
+
+
+def _user_content(parts: Sequence[Part], field: str) -> str | list[dict[str, Any]]:
+    if len(parts) == 1 and isinstance(parts[0], TextPart):
+        return parts[0].text
+    out: list[dict[str, Any]] = []
+    for i, p in enumerate(parts):
+        if isinstance(p, TextPart):
+            out.append({"type": "text", "text": p.text})
+        elif isinstance(p, ImagePart):
+            url = p.url or _data_url(p)
+            iu: dict[str, Any] = {"url": url}
+            if p.detail:
+                iu["detail"] = p.detail
+            out.append({"type": "image_url", "image_url": iu})
+        elif isinstance(p, FilePart):
+            if p.text is not None:
+                out.append({"type": "text", "text": p.text})
+            else:
+                f: dict[str, Any] = {}
+                if p.data is not None:
+                    f["file_data"] = _data_url(p)
+                if p.file_id:
+                    f["file_id"] = p.file_id
+                if p.filename:
+                    f["filename"] = p.filename
+                if not f:
+                    raise invalid(f"A file in {field}[{i}] has no data this upstream can take.", f"{field}[{i}]")
+                out.append({"type": "file", "file": f})
+        elif isinstance(p, (ReasoningPart, ToolCallPart, ToolResultPart)):
+            raise invalid(f"Content of type {p.kind!r} cannot appear in this message ({field}[{i}]).", f"{field}[{i}]")
+        else:
+            assert_never(p)
+    return out
+
+
+def _tool_result_text(p: ToolResultPart) -> str | list[dict[str, Any]]:
+    if isinstance(p.content, str):
+        return p.content
+    texts = [c.text for c in p.content if isinstance(c, TextPart)]
+    if len(texts) == len(p.content):
+        return "".join(texts)
+    return _user_content(p.content, "tool_result")
+
+
+def build_messages(req: ChatRequest, profile: Profile, memory: ReasoningMemory | None) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    rfield = profile.reasoning_fields[0]
+    for i, m in enumerate(req.messages):
+        field = f"messages[{i}]"
+        if m.role in ("system", "developer"):
+            role = profile.developer_role if m.role == "developer" else "system"
+            text = "\n\n".join(p.text for p in m.parts if isinstance(p, TextPart))
+            if any(not isinstance(p, TextPart) for p in m.parts):
+                raise invalid(f"A {m.role} message ({field}) may only contain text.", f"{field}.content")
+            out.append({"role": role, "content": text})
+        elif m.role == "user":
+            results = [p for p in m.parts if isinstance(p, ToolResultPart)]
+            rest = [p for p in m.parts if not isinstance(p, ToolResultPart)]
+            for r in results:  # Anthropic-style tool results inside a user turn
+                out.append({"role": "tool", "tool_call_id": r.tool_call_id, "content": _tool_result_text(r)})
+            if rest or not results:
+                msg: dict[str, Any] = {"role": "user", "content": _user_content(rest, f"{field}.content")}
+                if m.name:
+                    msg["name"] = m.name
+                out.append(msg)
+        elif m.role == "tool":
+            for p in m.parts:
+                if not isinstance(p, ToolResultPart):
+                    raise invalid(f"A tool message ({field}) must carry a tool result.", field)
+                out.append({"role": "tool", "tool_call_id": p.tool_call_id, "content": _tool_result_text(p)})
+        else:
+            out.append(_assistant(m, field, profile, rfield, memory))
+    return out
+
+
+def _assistant(m: Message, field: str, profile: Profile, rfield: str, memory: ReasoningMemory | None) -> dict[str, Any]:
+    text: list[str] = []
+    reasoning: list[str] = []
+    calls: list[dict[str, Any]] = []
+    for p in m.parts:
+        if isinstance(p, TextPart):
+            text.append(p.text)
+        elif isinstance(p, ReasoningPart):
+            reasoning.append(p.text)
+        elif isinstance(p, ToolCallPart):
+            calls.append({"id": p.id, "type": "function", "function": {"name": p.name, "arguments": p.arguments}})
+        elif isinstance(p, (ImagePart, FilePart, ToolResultPart)):
+            raise invalid(f"An assistant message ({field}) cannot contain {p.kind!r} content.", f"{field}.content")
+        else:
+            assert_never(p)
+    msg: dict[str, Any] = {"role": "assistant", "content": "".join(text) if text or not calls else None}
+    if calls:
+        msg["tool_calls"] = calls
+        if profile.echo_reasoning_with_tool_calls:
+            r = "".join(reasoning)
+            if not r and memory is not None:
+                r = memory.get(calls[0]["id"]) or ""
+            msg[rfield] = r
+    return msg
+
+
+def build_body(req: ChatRequest, model: str, profile: Profile, memory: ReasoningMemory | None) -> dict[str, Any]:
+    body: dict[str, Any] = {"model": model, "messages": build_messages(req, profile, memory)}
+    if req.stream:
+        body["stream"] = True
+        body["stream_options"] = {"include_usage": True}
+    if req.max_tokens is not None:
+        body["max_tokens"] = req.max_tokens
+    for k in ("temperature", "top_p", "seed", "user", "response_format"):
+        v = getattr(req, k)
+        if v is not None:
+            body[k] = v
+    if req.stop:
+        body["stop"] = req.stop
+    if req.tools:
+        body["tools"] = [
+            {"type": "function", "function": {k: v for k, v in (("name", t.name), ("description", t.description),
+             ("parameters", t.parameters), ("strict", t.strict)) if v is not None}}
+            for t in req.tools
+        ]  # fmt: skip
+    tc = req.tool_choice
+    if tc is not None:
+        if tc.mode == "tool":
+            body["tool_choice"] = {"type": "function", "function": {"name": tc.name}}
+        else:
+            body["tool_choice"] = tc.mode
+        if tc.parallel is not None and req.tools:
+            body["parallel_tool_calls"] = tc.parallel
+    if req.reasoning is not None and req.reasoning.effort:
+        body["reasoning_effort"] = req.reasoning.effort
+    n = req.extra.get("n")
+    if isinstance(n, int) and n > 1:
+        raise invalid("'n' greater than 1 is only supported when the upstream speaks the client's dialect "
+                      "(pass-through).", "n", "unsupported_value")  # fmt: skip
+    for k, v in req.extra.items():
+        body.setdefault(k, v)
+    return apply_params(body, profile)
+
+
+def apply_params(body: dict[str, Any], profile: Profile) -> dict[str, Any]:
+    """The profile's parameter rules: renames, drops, clamps (in place; returns the body)."""
+    for src, dst in profile.param_renames:
+        if src in body:
+            v = body.pop(src)
+            body.setdefault(dst, v)
+    for k in profile.param_drops:
+        body.pop(k, None)
+    for k, lo, hi in profile.param_clamps:
+        v = body.get(k)
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            if lo is not None and v < lo:
+                body[k] = lo
+            if hi is not None and v > hi:
+                body[k] = hi
+    return body
+
+
+class ChunkParser:
+    """OpenAI ``chat.completion.chunk`` objects -> hub events (choice 0).
+
+    Reasoning, text and refusal are each one part while they continue; a switch of kind closes the
+    open part. Tool calls are keyed by their ``index`` and may interleave; a call becomes a part once its
+    name is known (some vendors send an empty first delta)."""
+
+    def __init__(self, profile: Profile, model: str) -> None:
+        self.profile = profile
+        self.model = model
+        self.started = False
+        self.next_index = 0
+        self.open_kind: str | None = None
+        self.open_index = -1
+        self.tools: dict[int, int] = {}
+        self.pending_tools: dict[int, dict[str, Any]] = {}
+        self.tool_ids: list[str] = []
+        self.reasoning_text: list[str] = []
+        self.finish: FinishReason | None = None
+        self.usage_seen = False
+        self.open_indices: list[int] = []
+
+    def _start(self, obj: dict[str, Any], out: list[Event]) -> None:
+        self.started = True
+        out.append(ResponseStart(str(obj.get("id") or f"chatcmpl-{uuid.uuid4().hex}"),
+                                 str(obj.get("model") or self.model), int(obj.get("created") or time.time())))  # fmt: skip
+
+    def _open(self, kind: str, part: TextPart | ReasoningPart, out: list[Event]) -> None:
+        if self.open_kind is not None and self.open_kind != kind:
+            self._close_sequential(out)
+        if self.open_kind == kind:
+            out.append(PartDelta(self.open_index, part.text))
+            return
+        idx = self.next_index
+        self.next_index += 1
+        self.open_kind, self.open_index = kind, idx
+        self.open_indices.append(idx)
+        out.append(PartStart(idx, part))
+
+    def _close_sequential(self, out: list[Event]) -> None:
+        if self.open_kind is not None:
+            out.append(PartEnd(self.open_index))
+            self.open_indices.remove(self.open_index)
+            self.open_kind = None
+
+    def feed(self, obj: Any) -> list[Event]:
+        out: list[Event] = []
+        if not isinstance(obj, dict):
+            raise GatewayError("upstream", f"Upstream sent a chunk that is not a JSON object: {obj!r:.200}")
+        if "error" in obj and not obj.get("choices"):
+            if not self.started:
+                self._start(obj, out)
+            msg, code = upstream_message(_dumps(obj))
+            out.append(ErrorEvent(GatewayError("upstream", f"Upstream reported an error mid-stream: {msg}", code=code)))
+            return out
+        if not self.started:
+            self._start(obj, out)
+        for choice in obj.get("choices") or ():
+            if choice.get("index", 0) != 0:
+                continue
+            delta = choice.get("delta") or choice.get("message") or {}
+            for rf in self.profile.reasoning_fields:
+                r = delta.get(rf)
+                if isinstance(r, str) and r:
+                    self.reasoning_text.append(r)
+                    self._open("reasoning", ReasoningPart(r), out)
+                    break
+            c = delta.get("content")
+            if isinstance(c, str) and c:
+                self._open("text", TextPart(c), out)
+            ref = delta.get("refusal")
+            if isinstance(ref, str) and ref:
+                self._open("refusal", TextPart(ref, provider_details={"openai": {"refusal": True}}), out)
+            for tc in delta.get("tool_calls") or ():
+                self._tool_delta(tc, out)
+            fr = choice.get("finish_reason")
+            if fr:
+                self.finish = FINISH_IN.get(fr, "stop")
+        u = obj.get("usage")
+        if isinstance(u, dict):
+            self.usage_seen = True
+            out.append(UsageEvent(parse_usage(u)))
+        return out
+
+    def _tool_delta(self, tc: dict[str, Any], out: list[Event]) -> None:
+        ti = tc.get("index", len(self.tools) + len(self.pending_tools))
+        fn = tc.get("function") or {}
+        idx = self.tools.get(ti)
+        if idx is None:
+            pend = self.pending_tools.setdefault(ti, {"id": None, "name": None, "args": ""})
+            if tc.get("id"):
+                pend["id"] = tc["id"]
+            if fn.get("name"):
+                pend["name"] = fn["name"]
+            if isinstance(fn.get("arguments"), str):
+                pend["args"] += fn["arguments"]
+            if not pend["name"]:
+                return
+            if self.open_kind is not None:
+                self._close_sequential(out)
+            idx = self.tools[ti] = self.next_index
+            self.next_index += 1
+            self.open_indices.append(idx)
+            del self.pending_tools[ti]
+            cid = pend["id"] or f"call_{uuid.uuid4().hex[:24]}"
+            self.tool_ids.append(cid)
+            out.append(PartStart(idx, ToolCallPart(cid, pend["name"], "")))
+            if pend["args"]:
+                out.append(PartDelta(idx, pend["args"]))
+            return
+        args = fn.get("arguments")
+        if isinstance(args, str) and args:
+            out.append(PartDelta(idx, args))
+
+    def close(self, saw_done: bool) -> list[Event]:
+        """End of the upstream stream: close parts, then usage-bearing ``Finish`` (or an error if cut off)."""
+        out: list[Event] = []
+        if not self.started:
+            raise GatewayError("upstream", "Upstream closed the stream without sending anything",
+                               code="upstream_empty")  # fmt: skip
+        for ti, pend in list(self.pending_tools.items()):
+            raise GatewayError("upstream", f"Upstream sent tool call #{ti} without a name ({pend!r:.100})")
+        for idx in list(self.open_indices):
+            out.append(PartEnd(idx))
+        self.open_indices.clear()
+        self.open_kind = None
+        if self.finish is None and not saw_done:
+            out.append(ErrorEvent(GatewayError("upstream", "Upstream stream ended before the response was complete",
+                                               code="upstream_disconnected")))  # fmt: skip
+            return out
+        out.append(Finish(self.finish or "stop"))
+        return out
+
+
+def _dumps(obj: Any) -> bytes:
+    import orjson
+
+    return orjson.dumps(obj)
+
+
+def completion_events(obj: Any, profile: Profile, model: str) -> list[Event]:
+    """A non-streamed ``chat.completion`` as the same event sequence a stream would give."""
+    if not isinstance(obj, dict) or not isinstance(obj.get("choices"), list):
+        raise GatewayError("upstream", f"Upstream sent an unexpected response: {str(obj)[:300]}")
+    p = ChunkParser(profile, model)
+    events = p.feed(obj)
+    events += p.close(saw_done=True)
+    return events

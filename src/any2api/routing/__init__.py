@@ -1,0 +1,1 @@
+"""Model routing (aliases, fallback chains), account selection, retries."""

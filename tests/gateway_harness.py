@@ -1,0 +1,109 @@
+"""Start the real gateway for tests: in a thread (uvicorn on loopback) or as a subprocess (the CLI)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from any2api.api.app import create_app
+from any2api.config import parse_config
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+FIXTURES = SHARED / "fixtures"
+
+
+class ThreadGateway:
+    """The gateway app served by uvicorn in a background thread, bound to a free loopback port."""
+
+    def __init__(self, config_text: str) -> None:
+        self.config = parse_config(config_text, "(test)")
+        self.app = create_app(self.config)
+        cfg = uvicorn.Config(self.app, host="127.0.0.1", port=0, lifespan="on", log_level="warning",
+                             loop="uvloop", http="httptools", access_log=False)  # fmt: skip
+        self.server = uvicorn.Server(cfg)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.port = 0
+
+    def start(self) -> ThreadGateway:
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("gateway did not start")
+            time.sleep(0.01)
+        self.port = self.server.servers[0].sockets[0].getsockname()[1]
+        return self
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def gateway(self) -> Any:
+        return self.app.state.runtime.gateway
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=15)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class ProcessGateway:
+    """``any2api serve`` as a real subprocess (for restarts, several instances, kills)."""
+
+    def __init__(self, config_path: Path, port: int | None = None, env: dict[str, str] | None = None,
+                 workers: int = 1) -> None:  # fmt: skip
+        self.config_path = config_path
+        self.port = port or free_port()
+        self.env = {**os.environ, **(env or {})}
+        self.workers = workers
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30) -> ProcessGateway:
+        cmd = [sys.executable, "-m", "any2api", "serve", "--config", str(self.config_path), "--port", str(self.port),
+               "--workers", str(self.workers)]  # fmt: skip
+        self.proc = subprocess.Popen(cmd, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                out = self.proc.stdout.read().decode() if self.proc.stdout else ""
+                raise RuntimeError(f"gateway exited with {self.proc.returncode}:\n{out}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return self
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("gateway subprocess did not start listening")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> int | None:
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait()
+
+    def kill(self) -> None:
+        self.stop(signal.SIGKILL)
