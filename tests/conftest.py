@@ -8,23 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from .gateway_harness import FIXTURES, SHARED, ProcessGateway, ThreadGateway
+from .gateway_harness import ProcessGateway, ThreadGateway
 
 import importlib.util
 
 pytest_plugins = ["tests.sim.pytest_plugin"] if importlib.util.find_spec("tests.sim.pytest_plugin") else []
 
 KEY = "sk-test-client"
-
-
-@pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    return SHARED
-
-
-@pytest.fixture(scope="session")
-def fixtures_dir() -> Path:
-    return FIXTURES
 
 
 @pytest.fixture

@@ -97,7 +97,7 @@ class Gateway:
                     lease = self.pool.lease(route.provider.name, frozenset(tried))
                     account: Account = await lease.__aenter__()
                 except GatewayError as e:
-                    last = e
+                    last = last or e  # keep the upstream's own error when accounts ran out
                     break
                 failure: GatewayError | None = None
                 try:
@@ -138,7 +138,7 @@ class Gateway:
                     lease = self.pool.lease(route.provider.name, frozenset(tried))
                     account: Account = await lease.__aenter__()
                 except GatewayError as e:
-                    last = e
+                    last = last or e  # keep the upstream's own error when accounts ran out
                     break
                 try:
                     resp = await route.provider.forward(body, route.model, account, stream)

@@ -17,6 +17,9 @@ class Usage:
     reasoning_tokens: int | None = None
     cache_read_tokens: int | None = None
     cache_write_tokens: int | None = None
+    provider_details: dict[str, JSON] | None = None
+    """The upstream's own usage object by dialect (e.g. ``{"openai": {...}}``), so fields the hub has no
+    slot for (audio tokens, vendor cache counters) reach a same-dialect client unchanged."""
 
     @property
     def total_tokens(self) -> int:
@@ -34,6 +37,8 @@ class Usage:
             self.cache_read_tokens = other.cache_read_tokens
         if other.cache_write_tokens is not None:
             self.cache_write_tokens = other.cache_write_tokens
+        if other.provider_details:
+            self.provider_details = {**(self.provider_details or {}), **other.provider_details}
 
 
 @dataclass(slots=True)

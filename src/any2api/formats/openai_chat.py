@@ -311,17 +311,19 @@ FINISH = {"stop": "stop", "length": "length", "tool_calls": "tool_calls", "conte
 
 
 def usage_json(u: Usage) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "prompt_tokens": u.input_tokens,
-        "completion_tokens": u.output_tokens,
-        "total_tokens": u.input_tokens + u.output_tokens,
-    }
+    raw = u.provider_details.get("openai") if u.provider_details else None
+    out: dict[str, Any] = dict(raw) if isinstance(raw, dict) else {}
+    out["prompt_tokens"] = u.input_tokens
+    out["completion_tokens"] = u.output_tokens
+    out["total_tokens"] = u.input_tokens + u.output_tokens
     if u.cache_read_tokens is not None:
-        out["prompt_tokens_details"] = {"cached_tokens": u.cache_read_tokens}
+        ptd = out["prompt_tokens_details"] = dict(out.get("prompt_tokens_details") or {})
+        ptd["cached_tokens"] = u.cache_read_tokens
         if u.cache_write_tokens is not None:
-            out["prompt_tokens_details"]["cache_creation_tokens"] = u.cache_write_tokens
+            ptd["cache_creation_tokens"] = u.cache_write_tokens
     if u.reasoning_tokens is not None:
-        out["completion_tokens_details"] = {"reasoning_tokens": u.reasoning_tokens}
+        ctd = out["completion_tokens_details"] = dict(out.get("completion_tokens_details") or {})
+        ctd["reasoning_tokens"] = u.reasoning_tokens
     return out
 
 
@@ -578,7 +580,8 @@ class OpenAIUsageSniffer(UsageSniffer):
 
 def parse_usage(u: dict[str, Any]) -> Usage:
     """OpenAI/DeepSeek usage object -> hub usage."""
-    usage = Usage(int(u.get("prompt_tokens") or 0), int(u.get("completion_tokens") or 0))
+    usage = Usage(int(u.get("prompt_tokens") or 0), int(u.get("completion_tokens") or 0),
+                  provider_details={"openai": u})  # fmt: skip
     cd = u.get("completion_tokens_details")
     if isinstance(cd, dict) and cd.get("reasoning_tokens") is not None:
         usage.reasoning_tokens = int(cd["reasoning_tokens"])
