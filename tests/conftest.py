@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -9,8 +10,6 @@ from pathlib import Path
 import pytest
 
 from .gateway_harness import ProcessGateway, ThreadGateway
-
-import importlib.util
 
 pytest_plugins = ["tests.sim.pytest_plugin"] if importlib.util.find_spec("tests.sim.pytest_plugin") else []
 

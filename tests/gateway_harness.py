@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -25,7 +26,8 @@ FIXTURES = SHARED / "fixtures"
 class ThreadGateway:
     """The gateway app served by uvicorn in a background thread, bound to a free loopback port."""
 
-    def __init__(self, config_text: str) -> None:
+    def __init__(self, config_text: str, data_dir: str | None = None) -> None:
+        self.data_dir = data_dir or tempfile.mkdtemp(prefix="any2api-test-")
         self.config = parse_config(config_text, "(test)")
         self.app = create_app(self.config)
         cfg = uvicorn.Config(self.app, host="127.0.0.1", port=0, lifespan="on", log_level="warning",
@@ -35,12 +37,22 @@ class ThreadGateway:
         self.port = 0
 
     def start(self) -> ThreadGateway:
-        self.thread.start()
-        deadline = time.monotonic() + 15
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("gateway did not start")
-            time.sleep(0.01)
+        # each gateway gets its own data directory (store, secret key) unless the config names a database;
+        # the variable is read during startup, which completes before this returns
+        saved = os.environ.get("ANY2API_DATA_DIR")
+        os.environ["ANY2API_DATA_DIR"] = self.data_dir
+        try:
+            self.thread.start()
+            deadline = time.monotonic() + 30
+            while not self.server.started:
+                if not self.thread.is_alive() or time.monotonic() > deadline:
+                    raise RuntimeError("gateway did not start")
+                time.sleep(0.01)
+        finally:
+            if saved is None:
+                os.environ.pop("ANY2API_DATA_DIR", None)
+            else:
+                os.environ["ANY2API_DATA_DIR"] = saved
         self.port = self.server.servers[0].sockets[0].getsockname()[1]
         return self
 
@@ -70,7 +82,7 @@ class ProcessGateway:
                  workers: int = 1) -> None:  # fmt: skip
         self.config_path = config_path
         self.port = port or free_port()
-        self.env = {**os.environ, **(env or {})}
+        self.env = {**os.environ, "ANY2API_DATA_DIR": tempfile.mkdtemp(prefix="any2api-test-"), **(env or {})}
         self.workers = workers
         self.proc: subprocess.Popen[bytes] | None = None
 

@@ -152,6 +152,8 @@ class _Lines:
         if isinstance(node, yaml.SequenceNode):
             return [self.walk(v, f"{path}[{i}]") for i, v in enumerate(node.value)]
         assert isinstance(node, yaml.ScalarNode)
+        if node.tag == "tag:yaml.org,2002:null" or (node.style is None and node.value in ("", "~", "null", "Null", "NULL")):
+            return None
         value = yaml.safe_load(yaml.serialize(node))
         if isinstance(value, str) and "__ANY2API_ENV_" in value:
             value = _interpolate(value, self.env)
@@ -169,7 +171,10 @@ class _Lines:
         while path:
             if path in self.lines:
                 return self.lines[path]
-            path = re.sub(r"(\.[^.\[]+|\[\d+\])$", "", path)
+            parent = re.sub(r"(\.[^.\[]+|\[\d+\])$", "", path)
+            if parent == path:
+                break
+            path = parent
         return None
 
 
@@ -188,7 +193,8 @@ class _Reader:
         if allowed is not None:
             for k in value:
                 if k not in allowed:
-                    raise self.err(f"{path}.{k}", f"unknown key (expected one of: {', '.join(sorted(allowed))})")
+                    sub = f"{path}.{k}" if path else str(k)
+                    raise self.err(sub, f"unknown key (expected one of: {', '.join(sorted(allowed))})")
         return value
 
     def str_(self, value: Any, path: str, required: bool = False) -> str | None:
@@ -345,7 +351,7 @@ def _provider(r: _Reader, value: Any, path: str, server: ServerConfig) -> Provid
     base_url = r.str_(m.get("base_url"), f"{path}.base_url") or ""
     if base_url and not re.match(r"^https?://", base_url):
         raise r.err(f"{path}.base_url", "must start with http:// or https://")
-    return ProviderConfig(
+    pc = ProviderConfig(
         name=name,
         type=ptype,
         base_url=base_url.rstrip("/"),
@@ -366,6 +372,11 @@ def _provider(r: _Reader, value: Any, path: str, server: ServerConfig) -> Provid
         proxy=r.str_(m.get("proxy"), f"{path}.proxy"),
         options={k: v for k, v in m.items() if k not in _PROVIDER_KEYS} | r.mapping(m.get("options"), f"{path}.options"),
     )
+    if ptype == "http":
+        from .providers.httpapi.spec import compile_spec
+
+        compile_spec(pc, path, r.lines.line)
+    return pc
 
 
 _TOP_KEYS = {"server", "auth", "admin", "providers", "models", "error_rules", "database_url", "redis_url", "store"}
@@ -382,7 +393,9 @@ def parse_config(text: str, source: str | None = None) -> Config:
     lines = _Lines(env)
     raw = lines.walk(node, "") if node is not None else {}
     r = _Reader(lines)
-    top = r.mapping(raw, "(top level)", _TOP_KEYS)
+    if raw is not None and not isinstance(raw, dict):
+        raise ConfigError("", f"the config must be a mapping at the top level, got {_tname(raw)}", 1)
+    top = r.mapping(raw, "", _TOP_KEYS)
 
     s = r.mapping(top.get("server"), "server",
                   {"host", "port", "max_body_bytes", "heartbeat_seconds", "timeouts", "cors_origins"})  # fmt: skip

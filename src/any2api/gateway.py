@@ -127,7 +127,7 @@ class Gateway:
         raise last
 
     async def forward(
-        self, routes: tuple[Route, ...], body: dict[str, Any], stream: bool
+        self, routes: tuple[Route, ...], body: dict[str, Any], stream: bool, headers: dict[str, str] | None = None
     ) -> Forwarded:
         """Pass-through: send the client's own-dialect body to the first route/account that answers 2xx."""
         last: GatewayError | None = None
@@ -141,7 +141,7 @@ class Gateway:
                     last = last or e  # keep the upstream's own error when accounts ran out
                     break
                 try:
-                    resp = await route.provider.forward(body, route.model, account, stream)
+                    resp = await route.provider.forward(body, route.model, account, stream, headers)
                 except GatewayError as e:
                     self.pool.report(account, e)
                     await lease.__aexit__(None, None, None)

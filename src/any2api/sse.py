@@ -25,7 +25,7 @@ class SSEEvent:
 class SSEDecoder:
     """Feed bytes as they arrive (split anywhere); get complete events back."""
 
-    __slots__ = ("_buf", "_data", "_event", "_id", "_retry", "_started")
+    __slots__ = ("_buf", "_data", "_event", "_id", "_retry", "_skip_lf", "_started")
 
     def __init__(self) -> None:
         self._buf = b""
@@ -34,10 +34,18 @@ class SSEDecoder:
         self._id: str | None = None
         self._retry: int | None = None
         self._started = False
+        self._skip_lf = False
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
         if not chunk:
             return []
+        if self._skip_lf:
+            # the previous read ended in CR: a LF starting this one is the rest of that CRLF
+            self._skip_lf = False
+            if chunk[:1] == b"\n":
+                chunk = chunk[1:]
+                if not chunk:
+                    return []
         buf = self._buf + chunk if self._buf else chunk
         if not self._started:
             if len(buf) < 3 and b"\xef\xbb\xbf".startswith(buf):
@@ -54,6 +62,10 @@ class SSEDecoder:
         # A line is complete only with its terminator; a trailing lone CR may be the first half of CRLF.
         if last.endswith(b"\n"):
             self._buf = b""
+        elif last.endswith(b"\r"):
+            # a CR ends the line now; remember to drop a LF that may start the next read
+            self._buf = b""
+            self._skip_lf = True
         else:
             self._buf = lines.pop()
         out: list[SSEEvent] = []
@@ -68,6 +80,7 @@ class SSEDecoder:
             for raw in self._buf.splitlines():
                 self._line(raw, out)
             self._buf = b""
+        self._skip_lf = False
         self._dispatch(out)
         return out
 
@@ -93,7 +106,7 @@ class SSEDecoder:
         elif name == "id":
             if "\x00" not in value:
                 self._id = value
-        elif name == "retry" and value.isdigit():
+        elif name == "retry" and value.isascii() and value.isdigit():
             self._retry = int(value)
         # other field names are ignored, as the spec says
 
@@ -135,7 +148,8 @@ def encode(data: str | bytes, event: str | None = None, id: str | None = None) -
     if id is not None:
         head += b"id: " + id.encode() + b"\n"
     if b"\n" in data or b"\r" in data:
-        body = b"".join(b"data: " + ln + b"\n" for ln in data.splitlines())
+        lines = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
+        body = b"".join(b"data: " + ln + b"\n" for ln in lines)
     else:
         body = b"data: " + data + b"\n"
     return head + body + b"\n"

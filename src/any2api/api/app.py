@@ -91,6 +91,11 @@ async def list_models(gw: Gateway, scope: Scope, headers: dict[str, str]) -> byt
 
 async def get_model(gw: Gateway, scope: Scope, headers: dict[str, str]) -> bytes:
     mid = scope["path_params"]["model_id"]
+    if "anthropic-version" in headers:
+        mod = _optional("any2api.api.anthropic_routes")
+        render = getattr(mod, "model_body", None) if mod else None
+        if render is not None:
+            return render(gw, mid)  # type: ignore[no-any-return]
     routes = gw.router.resolve(mid)
     return orjson.dumps({"id": mid, "object": "model", "created": gw.started_at, "owned_by": routes[0].provider.name})
 
@@ -159,7 +164,32 @@ def build_routes(rt: Runtime) -> list[BaseRoute]:
     return routes
 
 
-def create_app(config: Config) -> Starlette:
+class FrontDoor:
+    """Pure ASGI: the chat endpoints are dispatched by an exact-path lookup, bypassing Starlette's routing
+    and middleware on the hot path; everything else (and lifespan) goes to the Starlette app."""
+
+    def __init__(self, app: Starlette, fast: dict[str, Any]) -> None:
+        self.app = app
+        self.fast = fast
+        self.state = app.state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            endpoint = self.fast.get(scope["path"])
+            if endpoint is not None:
+                try:
+                    await endpoint(scope, receive, send)
+                except Exception:
+                    log.exception("unhandled error on %s", scope["path"])
+                    d = dialect_for_path(scope["path"])
+                    err = GatewayError("internal", "Internal server error.", code="internal_error")
+                    with contextlib.suppress(Exception):  # the response may have started already
+                        await send_bytes(send, 500, d.render_error(err))
+                return
+        await self.app(scope, receive, send)
+
+
+def create_app(config: Config) -> FrontDoor:
     rt = Runtime()
 
     @contextlib.asynccontextmanager
@@ -180,16 +210,18 @@ def create_app(config: Config) -> Starlette:
                 await c()
             await gw.close()
 
+    routes = build_routes(rt)
     app = Starlette(
-        routes=build_routes(rt),
+        routes=routes,
         lifespan=lifespan,
         exception_handlers={HTTPException: _http_error, Exception: _server_error},
     )
     app.state.runtime = rt
-    return app
+    fast = {r.path: r.app for r in routes if isinstance(r, Route) and isinstance(r.app, ChatEndpoint)}
+    return FrontDoor(app, fast)
 
 
-def app_factory() -> Starlette:
+def app_factory() -> FrontDoor:
     """For ``uvicorn --factory`` (multi-worker serving): the config path comes from ``ANY2API_CONFIG``."""
     path = os.environ.get("ANY2API_CONFIG")
     if path == ":demo:":

@@ -65,7 +65,7 @@ class ChatEndpoint:
             routes = gw.router.resolve(model)
             if all(r.provider.dialect == d.name and r.provider.passthrough and r.provider.can_forward(obj)
                    for r in routes):  # fmt: skip
-                await self._forward(scope, receive, send, gw, client, routes, obj, model, stream, started)
+                await self._forward(receive, send, gw, client, routes, obj, model, stream, started, headers)
                 return
             req = d.parse_request(obj, headers)
             req.model = model
@@ -151,11 +151,11 @@ class ChatEndpoint:
     # ---------------------------------------------------------------- pass-through path
 
     async def _forward(
-        self, scope: Scope, receive: Receive, send: Send, gw: Gateway, client: Client, routes: tuple[Route, ...],
-        obj: dict[str, Any], model: str, stream: bool, started: float,
+        self, receive: Receive, send: Send, gw: Gateway, client: Client, routes: tuple[Route, ...],
+        obj: dict[str, Any], model: str, stream: bool, started: float, headers: dict[str, str],
     ) -> None:  # fmt: skip
         wants_usage = not stream or _include_usage(obj)
-        fwd = await gw.forward(routes, obj, stream)
+        fwd = await gw.forward(routes, obj, stream, headers)
         resp = fwd.response
         sniffer = self.dialect.usage_sniffer(stream, strip=not wants_usage)
         err: GatewayError | None = None

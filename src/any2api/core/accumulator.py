@@ -35,6 +35,11 @@ class Accumulator:
             if found is None:
                 raise ValueError(f"delta for part index {event.index} that was never started")
             part = found
+            if event.signature and not isinstance(part, ReasoningPart):
+                raise ValueError(
+                    f"signature delta for a {part.kind} part (index {event.index}); only reasoning parts carry "
+                    "signatures (put others in PartEnd.provider_details)"
+                )
             if isinstance(part, TextPart):
                 part.text += event.delta
             elif isinstance(part, ReasoningPart):

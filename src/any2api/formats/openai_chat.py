@@ -421,6 +421,7 @@ class OpenAIStreamRenderer(StreamRenderer):
         self._error_body = error_body
         self._prefix = b""
         self._tool_index: dict[int, int] = {}
+        self._reasoning_index: dict[int, int] = {}
         self._kinds: dict[int, str] = {}
         self._usage: Usage | None = None
         self._finished = False
@@ -462,7 +463,14 @@ class OpenAIStreamRenderer(StreamRenderer):
                 return pre + self._chunk({"tool_calls": [{"index": ti, "id": p.id, "type": "function", "function": fn}]})
             if isinstance(p, ReasoningPart):
                 self._kinds[e.index] = "reasoning"
-                return pre + (self._chunk({"reasoning_content": p.text}) if p.text else b"")
+                ri = self._reasoning_index[e.index] = len(self._reasoning_index)
+                if p.redacted:
+                    return pre + self._chunk({"reasoning_details": [
+                        {"type": "reasoning.encrypted", "data": p.redacted, "index": ri}]})  # fmt: skip
+                out = self._chunk({"reasoning_content": p.text}) if p.text else b""
+                if p.signature:
+                    out += self._signature(ri, p.signature)
+                return pre + out
             if isinstance(p, TextPart):
                 refusal = bool(p.provider_details and p.provider_details.get("openai", {}).get("refusal"))
                 self._kinds[e.index] = "refusal" if refusal else "text"
@@ -475,7 +483,10 @@ class OpenAIStreamRenderer(StreamRenderer):
             if kind == "text":
                 return pre + (self._chunk({"content": e.delta}) if e.delta else b"")
             if kind == "reasoning":
-                return pre + (self._chunk({"reasoning_content": e.delta}) if e.delta else b"")
+                out = self._chunk({"reasoning_content": e.delta}) if e.delta else b""
+                if e.signature:
+                    out += self._signature(self._reasoning_index[e.index], e.signature)
+                return pre + out
             if kind == "tool":
                 if not e.delta:
                     return pre
@@ -497,6 +508,11 @@ class OpenAIStreamRenderer(StreamRenderer):
         if isinstance(e, ErrorEvent):
             return pre + self.error(e.error)
         assert_never(e)
+
+    def _signature(self, ri: int, signature: str) -> bytes:
+        """A reasoning signature as OpenRouter-style ``reasoning_details`` (clients send it back as is)."""
+        return self._chunk({"reasoning_details": [
+            {"type": "reasoning.text", "text": "", "signature": signature, "index": ri}]})  # fmt: skip
 
     def _usage_chunk(self) -> bytes:
         if not self.include_usage or self._usage is None:
@@ -539,8 +555,8 @@ class OpenAIUsageSniffer(UsageSniffer):
             self._tail = data
             return b""
         out, self._tail = (data, b"") if end == len(data) else (data[:end], data[end:])
-        if b'"usage"' not in out and not self._drop_blank:
-            return out
+        if not self._drop_blank and b'"usage":{' not in out and b'"usage": {' not in out:
+            return out  # most chunks: no usage, or "usage":null
         kept: list[bytes] = []
         lines = out.split(b"\n")
         for line in lines[:-1]:

@@ -68,10 +68,13 @@ class Provider:
         """Whether this request may take the pass-through path (the adapter may need to rewrite it)."""
         return True
 
-    async def forward(self, body: dict[str, Any], model: str, account: Account, stream: bool) -> ClientResponse:
+    async def forward(
+        self, body: dict[str, Any], model: str, account: Account, stream: bool, headers: dict[str, str] | None = None
+    ) -> ClientResponse:
         """Pass-through: send a body already in this provider's dialect (only ``model`` and the profile's
         parameter rules change). Returns the upstream response when it is 2xx (the caller reads and
-        releases it); raises ``GatewayError`` (mapped) otherwise."""
+        releases it); raises ``GatewayError`` (mapped) otherwise. ``headers`` are the client's request
+        headers (lower-case names), for dialect headers that must reach the upstream (``anthropic-beta``)."""
         raise NotImplementedError
 
     async def list_models(self) -> list[ModelInfo]:

@@ -80,7 +80,9 @@ class OpenAICompatProvider(Provider):
             raise map_upstream_error(resp.status, raw, resp.headers, self.rules, self.name)
         return resp
 
-    async def forward(self, body: dict[str, Any], model: str, account: Account, stream: bool) -> aiohttp.ClientResponse:
+    async def forward(
+        self, body: dict[str, Any], model: str, account: Account, stream: bool, headers: dict[str, str] | None = None
+    ) -> aiohttp.ClientResponse:
         out = dict(body)
         out["model"] = model
         if stream:

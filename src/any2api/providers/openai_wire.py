@@ -84,12 +84,17 @@ def _user_content(parts: Sequence[Part], field: str) -> str | list[dict[str, Any
 
 
 def _tool_result_text(p: ToolResultPart) -> str | list[dict[str, Any]]:
+    """OpenAI has no error flag on tool results: an error result says so in its text."""
+    prefix = "Error: " if p.is_error else ""
     if isinstance(p.content, str):
-        return p.content
+        return prefix + p.content
     texts = [c.text for c in p.content if isinstance(c, TextPart)]
     if len(texts) == len(p.content):
-        return "".join(texts)
-    return _user_content(p.content, "tool_result")
+        return prefix + "".join(texts)
+    content = _user_content(p.content, "tool_result")
+    if prefix and isinstance(content, list):
+        content.insert(0, {"type": "text", "text": prefix})
+    return content
 
 
 def build_messages(req: ChatRequest, profile: Profile, memory: ReasoningMemory | None) -> list[dict[str, Any]]:
@@ -176,8 +181,13 @@ def build_body(req: ChatRequest, model: str, profile: Profile, memory: Reasoning
             body["tool_choice"] = tc.mode
         if tc.parallel is not None and req.tools:
             body["parallel_tool_calls"] = tc.parallel
-    if req.reasoning is not None and req.reasoning.effort:
-        body["reasoning_effort"] = req.reasoning.effort
+    if req.reasoning is not None:
+        effort = req.reasoning.effort
+        budget = req.reasoning.budget_tokens
+        if effort is None and profile.thinking_to_effort and req.reasoning.enabled and budget:
+            effort = "low" if budget < 4096 else "medium" if budget < 16384 else "high"
+        if effort:
+            body["reasoning_effort"] = effort
     n = req.extra.get("n")
     if isinstance(n, int) and n > 1:
         raise invalid("'n' greater than 1 is only supported when the upstream speaks the client's dialect "

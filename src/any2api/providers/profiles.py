@@ -22,6 +22,8 @@ class Profile:
     param_clamps: tuple[tuple[str, float | None, float | None], ...] = ()
     echo_reasoning_with_tool_calls: bool = False
     """DeepSeek: an assistant turn with tool calls must carry its ``reasoning_content`` back."""
+    thinking_to_effort: bool = False
+    """Map an Anthropic-style thinking budget to ``reasoning_effort`` (OpenAI's own API)."""
     developer_role: str = "developer"
     """What a ``developer`` message becomes upstream."""
     models: tuple[str, ...] = ()
@@ -33,6 +35,7 @@ BUILTIN: dict[str, Profile] = {
         name="openai",
         base_url="https://api.openai.com/v1",
         param_renames=(("max_tokens", "max_completion_tokens"),),
+        thinking_to_effort=True,
     ),
     "deepseek": Profile(
         name="deepseek",
@@ -53,7 +56,7 @@ def profile_for(cfg: ProviderConfig) -> Profile:
         base = replace(base, name=cfg.type)
     # a custom base_url for the generic type means "any OpenAI-shaped endpoint": keep parameters as sent
     if cfg.type == "openai" and cfg.base_url and cfg.base_url != base.base_url:
-        base = replace(base, param_renames=())
+        base = replace(base, param_renames=(), thinking_to_effort=False)
     renames = dict(base.param_renames)
     renames.update(cfg.param_renames)
     clamps = {k: (lo, hi) for k, lo, hi in base.param_clamps}

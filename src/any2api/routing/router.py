@@ -23,7 +23,9 @@ class Router:
 
     def __init__(self, config: Config, providers: dict[str, Provider]) -> None:
         self.providers = providers
-        self.aliases: dict[str, list[str]] = dict(config.models)
+        from .claude_aliases import default_claude_aliases
+
+        self.aliases: dict[str, list[str]] = {**default_claude_aliases(config), **config.models}
         self._cache: dict[str, tuple[Route, ...]] = {}
         self._bare: dict[str, Route] = {}
         for p in config.providers:

@@ -1,0 +1,696 @@
+"""The native Anthropic upstream (Messages API): hub -> Messages request; Messages JSON/SSE -> hub events.
+
+Configuration (``type: anthropic``): ``base_url`` is the API root as the Anthropic SDKs take it
+(``ANTHROPIC_BASE_URL``; a trailing ``/v1`` is accepted too), ``chat_path`` defaults to ``/v1/messages``,
+``auth_header`` to ``x-api-key`` (``bearer`` for Anthropic-compatible vendors that want it), ``headers`` may
+set ``anthropic-version`` (default ``2023-06-01``) and ``anthropic-beta``. ``options``:
+``default_max_tokens`` (used when an OpenAI client sends none; default 4096) and ``thinking_budgets``
+(reasoning effort -> ``budget_tokens``).
+
+Translation notes (what cannot be carried over is refused with a clear error, never dropped silently):
+
+* Reasoning from the history is sent back as ``thinking`` blocks with their signature, or as
+  ``redacted_thinking``. Reasoning *without* a signature came from another model and cannot be verified
+  by Anthropic, which rejects such blocks; it is left out (Anthropic ignores earlier turns' thinking
+  anyway).
+* A system message inside the history is hoisted into ``system`` unless the client sent the
+  ``mid-conversation-system`` beta, in which case it stays in place.
+* OpenAI's ``n > 1`` and ``response_format`` (JSON mode / schema) have no Messages equivalent: a clear
+  400. Other OpenAI-only knobs (penalties, logprobs ...) do not exist upstream and are not sent.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncGenerator
+from typing import TYPE_CHECKING, Any, assert_never
+
+import orjson
+
+from ..core.errors import GatewayError, invalid
+from ..core.events import ErrorEvent, Event, Finish, PartDelta, PartEnd, PartStart, ResponseStart, UsageEvent
+from ..core.parts import (
+    JSON,
+    FilePart,
+    ImagePart,
+    OutputPart,
+    Part,
+    ReasoningPart,
+    TextPart,
+    ToolCallPart,
+    ToolResultPart,
+)
+from ..core.request import ChatRequest, Message
+from ..core.response import FinishReason
+from ..formats.anthropic_messages import (
+    ERROR_KINDS,
+    NAME,
+    STOP_IN,
+    AnthropicRequest,
+    anthropic_details,
+    message_id,
+    tool_input_json,
+    usage_from_wire,
+)
+from ..sse import SSEDecoder
+from ..upstream import iter_body, map_upstream_error, read_body
+from .base import Account, ModelInfo, Provider, register
+
+if TYPE_CHECKING:
+    import aiohttp
+
+    from ..config import ProviderConfig
+    from ..upstream import Upstream
+
+DEFAULT_BASE_URL = "https://api.anthropic.com"
+DEFAULT_VERSION = "2023-06-01"
+DEFAULT_MAX_TOKENS = 4096
+MIN_THINKING_BUDGET = 1024
+THINKING_BUDGETS: dict[str, int] = {
+    "minimal": 1024,
+    "low": 2048,
+    "medium": 8192,
+    "high": 16384,
+    "xhigh": 32768,
+    "max": 32768,
+}
+"""Reasoning effort (OpenAI ``reasoning_effort``) -> Anthropic ``thinking.budget_tokens``."""
+MID_CONVERSATION_SYSTEM_BETA = "mid-conversation-system"
+
+
+# ------------------------------------------------------------------------------------- hub -> request
+
+
+def _cache(p: Any, block: dict[str, Any]) -> dict[str, Any]:
+    """Add the Anthropic-only keys a part carried in (``cache_control``, ``citations``, ``title`` ...)."""
+    d = anthropic_details(p)
+    if d:
+        for k, v in d.items():
+            block.setdefault(k, v)
+    return block
+
+
+def _split_data_url(url: str) -> tuple[str | None, str]:
+    head, _, data = url.partition(",")
+    media = head[5:].split(";")[0] or None
+    return media, data
+
+
+def _image(p: ImagePart, field: str) -> dict[str, Any]:
+    if p.data is not None:
+        src: dict[str, Any] = {"type": "base64", "media_type": p.media_type or "image/png", "data": p.data}
+    elif p.url and p.url.startswith("data:"):
+        media, data = _split_data_url(p.url)
+        src = {"type": "base64", "media_type": p.media_type or media or "image/png", "data": data}
+    elif p.url:
+        src = {"type": "url", "url": p.url}
+    else:
+        raise invalid(f"The image in {field} has neither data nor a URL.", field, "invalid_value")
+    return _cache(p, {"type": "image", "source": src})
+
+
+def _document(p: FilePart, field: str) -> dict[str, Any]:
+    if p.text is not None:
+        src: dict[str, Any] = {"type": "text", "media_type": "text/plain", "data": p.text}
+    elif p.data is not None:
+        data = p.data
+        media = p.media_type
+        if data.startswith("data:"):
+            m2, data = _split_data_url(data)
+            media = media or m2
+        if media and media.startswith("text/"):
+            import base64
+            import binascii
+
+            try:
+                src = {
+                    "type": "text",
+                    "media_type": "text/plain",
+                    "data": base64.b64decode(data).decode("utf-8"),
+                }
+            except (binascii.Error, ValueError):
+                raise invalid(f"The text file in {field} is not valid base64 UTF-8.", field) from None
+        else:
+            src = {"type": "base64", "media_type": media or "application/pdf", "data": data}
+    elif p.url:
+        src = {"type": "url", "url": p.url}
+    elif p.file_id:
+        src = {"type": "file", "file_id": p.file_id}
+    else:
+        raise invalid(f"The file in {field} has no content.", field, "invalid_value")
+    block: dict[str, Any] = {"type": "document", "source": src}
+    if p.filename:
+        block["title"] = p.filename
+    return _cache(p, block)
+
+
+def _tool_result(p: ToolResultPart, field: str) -> dict[str, Any]:
+    block: dict[str, Any] = {"type": "tool_result", "tool_use_id": p.tool_call_id}
+    if isinstance(p.content, str):
+        if p.content:
+            block["content"] = p.content
+    else:
+        content: list[dict[str, Any]] = []
+        for j, c in enumerate(p.content):
+            cf = f"{field}.content[{j}]"
+            if isinstance(c, TextPart):
+                if c.text:
+                    content.append(_cache(c, {"type": "text", "text": c.text}))
+            elif isinstance(c, ImagePart):
+                content.append(_image(c, cf))
+            elif isinstance(c, FilePart):
+                content.append(_document(c, cf))
+            elif isinstance(c, (ReasoningPart, ToolCallPart, ToolResultPart)):
+                raise invalid(f"A tool result ({cf}) cannot contain {c.kind!r} content.", cf)
+            else:
+                assert_never(c)
+        if content:
+            block["content"] = content
+    if p.is_error:
+        block["is_error"] = True
+    return _cache(p, block)
+
+
+def _blocks(parts: list[Part], field: str, role: str) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for j, p in enumerate(parts):
+        pf = f"{field}[{j}]"
+        if isinstance(p, TextPart):
+            if p.text:  # Anthropic rejects empty text blocks; they carry nothing
+                out.append(_cache(p, {"type": "text", "text": p.text}))
+        elif isinstance(p, ImagePart):
+            out.append(_image(p, pf))
+        elif isinstance(p, FilePart):
+            out.append(_document(p, pf))
+        elif isinstance(p, ToolCallPart):
+            if role != "assistant":
+                raise invalid(f"A tool call ({pf}) can only appear in an assistant message.", pf)
+            out.append(
+                _cache(
+                    p, {"type": "tool_use", "id": p.id, "name": p.name, "input": tool_input_json(p.arguments)}
+                )
+            )
+        elif isinstance(p, ToolResultPart):
+            out.append(_tool_result(p, pf))
+        elif isinstance(p, ReasoningPart):
+            if role != "assistant":
+                raise invalid(f"Reasoning ({pf}) can only appear in an assistant message.", pf)
+            if p.redacted:
+                out.append({"type": "redacted_thinking", "data": p.redacted})
+            elif p.signature:
+                out.append({"type": "thinking", "thinking": p.text, "signature": p.signature})
+            # unsigned reasoning came from another model: Anthropic would reject it (see module doc)
+        else:
+            assert_never(p)
+    return out
+
+
+def _system_blocks(m: Message, field: str) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for j, p in enumerate(m.parts):
+        if not isinstance(p, TextPart):
+            raise invalid(f"A {m.role} message ({field}) may only contain text.", f"{field}.content[{j}]")
+        if p.text:
+            out.append(_cache(p, {"type": "text", "text": p.text}))
+    return out
+
+
+def build_messages(req: ChatRequest, beta: str | None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(system blocks, messages). Consecutive user/tool turns merge into one user turn."""
+    system: list[dict[str, Any]] = []
+    messages: list[dict[str, Any]] = []
+    keep_mid_system = bool(beta and MID_CONVERSATION_SYSTEM_BETA in beta)
+    for i, m in enumerate(req.messages):
+        field = f"messages[{i}]"
+        if m.role in ("system", "developer"):
+            blocks = _system_blocks(m, field)
+            if keep_mid_system and messages:
+                msg: dict[str, Any] = {"role": "system", "content": blocks}
+                for k, v in anthropic_details(m).items():
+                    msg.setdefault(k, v)
+                messages.append(msg)
+            else:
+                system.extend(blocks)
+            continue
+        role = "assistant" if m.role == "assistant" else "user"
+        blocks = _blocks(m.parts, f"{field}.content", role)
+        prev = messages[-1] if messages else None
+        if prev is not None and prev["role"] == role:
+            prev["content"].extend(blocks)
+        else:
+            messages.append({"role": role, "content": blocks})
+    return system, messages
+
+
+def _thinking(req: ChatRequest, max_tokens: int, budgets: dict[str, int]) -> dict[str, Any] | None:
+    r = req.reasoning
+    if r is None:
+        return None
+    if r.enabled is False or r.effort == "none":
+        return {"type": "disabled"}
+    if r.budget_tokens is not None:
+        return {"type": "enabled", "budget_tokens": r.budget_tokens}
+    if r.enabled or r.effort:
+        budget = min(budgets.get(r.effort or "medium", budgets["medium"]), max_tokens - 1)
+        if budget < MIN_THINKING_BUDGET:
+            raise invalid(
+                f"Reasoning needs max_tokens above {MIN_THINKING_BUDGET} on this model (got {max_tokens}).",
+                "max_tokens", "invalid_value",
+            )  # fmt: skip
+        return {"type": "enabled", "budget_tokens": budget}
+    return None
+
+
+def build_body(
+    req: ChatRequest, model: str, *, default_max_tokens: int = DEFAULT_MAX_TOKENS,
+    budgets: dict[str, int] | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """The Messages API body for a hub request."""
+    areq = req if isinstance(req, AnthropicRequest) else None
+    if areq is None:
+        n = req.extra.get("n")
+        if isinstance(n, int) and n > 1:
+            raise invalid(
+                "'n' greater than 1 is not supported by Anthropic upstreams.", "n", "unsupported_value"
+            )
+        rf = req.response_format
+        if rf is not None and rf.get("type") not in (None, "text"):
+            raise invalid(f"response_format {rf.get('type')!r} is not supported by Anthropic upstreams.",
+                          "response_format", "unsupported_value")  # fmt: skip
+    system, messages = build_messages(req, areq.anthropic_beta if areq else None)
+    max_tokens = req.max_tokens or default_max_tokens
+    body: dict[str, Any] = {"model": model, "max_tokens": max_tokens, "messages": messages}
+    if system:
+        body["system"] = system
+    if req.stream:
+        body["stream"] = True
+    for k in ("temperature", "top_p", "top_k"):
+        v = getattr(req, k)
+        if v is not None:
+            body[k] = v
+    if req.stop:
+        body["stop_sequences"] = req.stop
+    user = req.user
+    if user is None and req.metadata and isinstance(req.metadata.get("user_id"), str):
+        user = req.metadata["user_id"]
+    if user is not None:
+        body["metadata"] = {"user_id": user}
+    if req.tools:
+        tools: list[dict[str, Any]] = []
+        for t in req.tools:
+            td: dict[str, Any] = {"name": t.name}
+            if t.description:
+                td["description"] = t.description
+            td["input_schema"] = t.parameters or {"type": "object", "properties": {}}
+            tools.append(_cache(t, td))
+        body["tools"] = tools
+        tc = req.tool_choice
+        if tc is not None:
+            choice: dict[str, Any] = {
+                "type": {"auto": "auto", "none": "none", "required": "any", "tool": "tool"}[tc.mode]
+            }
+            if tc.mode == "tool":
+                choice["name"] = tc.name
+            if tc.parallel is False and tc.mode != "none":
+                choice["disable_parallel_tool_use"] = True
+            body["tool_choice"] = choice
+    if areq is None or (
+        "thinking" not in areq.anthropic_extra and req.reasoning and req.reasoning.enabled is not None
+    ):
+        # an Anthropic client's own thinking object is sent as it came (below); its effort alone is not
+        # a request for thinking
+        thinking = _thinking(req, max_tokens, budgets or THINKING_BUDGETS)
+        if thinking is not None:
+            body["thinking"] = thinking
+    if areq is not None:
+        body.update(areq.anthropic_extra)
+    return body
+
+
+# ------------------------------------------------------------------------------------ response -> hub
+
+
+def _block_part(block: dict[str, Any], streaming: bool = False) -> OutputPart:
+    t = block.get("type")
+    if t == "text":
+        return TextPart(str(block.get("text") or ""))
+    if t == "thinking":
+        sig = block.get("signature")
+        return ReasoningPart(
+            str(block.get("thinking") or ""), signature=sig if isinstance(sig, str) and sig else None
+        )
+    if t == "redacted_thinking":
+        return ReasoningPart("", redacted=str(block.get("data") or ""))
+    if t == "tool_use":
+        # a complete block: its input as JSON text ("{}" for none). A stream's block start carries
+        # ``input: {}`` and the arguments follow as input_json_delta fragments.
+        inp = block.get("input")
+        args = "" if streaming and not inp else orjson.dumps(inp if inp is not None else {}).decode()
+        return ToolCallPart(str(block.get("id") or ""), str(block.get("name") or ""), args)
+    raise GatewayError(
+        "upstream", f"Anthropic returned a content block of type {t!r}, which any2api cannot translate "
+        "(server tools need a client that speaks Anthropic Messages with pass-through).",
+        code="untranslatable_content", retryable=False,
+    )  # fmt: skip
+
+
+def _block_details(block: dict[str, Any]) -> dict[str, JSON] | None:
+    """Keys of a response block beyond what the hub part holds (citations, caller ...)."""
+    known = {"type", "text", "thinking", "signature", "data", "id", "name", "input"}
+    rest = {k: v for k, v in block.items() if k not in known and v is not None}
+    return {"anthropic": rest} if rest else None
+
+
+def _obj(v: Any) -> dict[str, Any]:
+    return v if isinstance(v, dict) else {}
+
+
+def _finish(stop: Any) -> FinishReason:
+    return STOP_IN.get(stop, "stop") if isinstance(stop, str) else "stop"
+
+
+def message_events(obj: Any, model: str) -> list[Event]:
+    """A non-streamed Messages response as the event sequence a stream would give."""
+    if not isinstance(obj, dict) or not isinstance(obj.get("content"), list):
+        raise GatewayError("upstream", f"Upstream sent an unexpected response: {str(obj)[:300]}")
+    out: list[Event] = [ResponseStart(message_id(str(obj.get("id") or "")), str(obj.get("model") or model),
+                                      int(time.time()))]  # fmt: skip
+    for i, block in enumerate(obj["content"]):
+        if not isinstance(block, dict):
+            raise GatewayError(
+                "upstream", f"Upstream sent a content block that is not an object: {block!r:.200}"
+            )
+        out.append(PartStart(i, _block_part(block)))
+        out.append(PartEnd(i, _block_details(block)))
+    u = obj.get("usage")
+    if isinstance(u, dict):
+        out.append(UsageEvent(usage_from_wire(u)))
+    seq = obj.get("stop_sequence")
+    out.append(Finish(_finish(obj.get("stop_reason")), seq if isinstance(seq, str) else None))
+    return out
+
+
+class MessageStreamParser:
+    """Messages SSE events (decoded JSON) -> hub events. Block indices map one to one onto part indices."""
+
+    def __init__(self, model: str) -> None:
+        self.model = model
+        self.started = False
+        self.done = False
+        self._index: dict[int, int] = {}
+        self._open: set[int] = set()
+        self._details: dict[int, dict[str, Any]] = {}
+        self._tool_args: dict[int, bool] = {}
+        self._next = 0
+        self.finish: FinishReason | None = None
+        self.stop_sequence: str | None = None
+
+    def _start(self, msg: dict[str, Any]) -> ResponseStart:
+        self.started = True
+        usage = None
+        u = msg.get("usage")
+        if isinstance(u, dict):
+            usage = usage_from_wire(u)
+            usage.output_tokens = 0  # message_start's output count is a placeholder
+        return ResponseStart(message_id(str(msg.get("id") or "")), str(msg.get("model") or self.model),
+                             int(time.time()), usage)  # fmt: skip
+
+    def _hub(self, obj: dict[str, Any]) -> int:
+        idx = obj.get("index")
+        hub = self._index.get(idx) if isinstance(idx, int) else None
+        if hub is None:
+            raise GatewayError("upstream", f"Upstream sent {obj.get('type')} for unknown block index {idx!r}")
+        return hub
+
+    def feed(self, obj: Any) -> list[Event]:
+        if not isinstance(obj, dict):
+            raise GatewayError("upstream", f"Upstream sent an event that is not a JSON object: {obj!r:.200}")
+        t = obj.get("type")
+        out: list[Event] = []
+        if t == "message_start":
+            out.append(self._start(_obj(obj.get("message"))))
+            return out
+        if t == "ping":
+            return out
+        if t == "error":
+            err = _obj(obj.get("error"))
+            etype = str(err.get("type") or "api_error")
+            msg = str(err.get("message") or etype)
+            kind = ERROR_KINDS.get(etype, "upstream")
+            if not self.started:
+                out.append(self._start({}))
+            out.append(ErrorEvent(GatewayError(kind, f"Upstream error: {msg}", code=etype)))
+            return out
+        if not self.started:
+            out.append(self._start({}))
+        if t == "content_block_start":
+            block = obj.get("content_block")
+            idx = obj.get("index")
+            if not isinstance(block, dict) or not isinstance(idx, int):
+                raise GatewayError("upstream", f"Upstream sent a malformed content_block_start: {obj!r:.200}")
+            hub = self._index[idx] = self._next
+            self._next += 1
+            self._open.add(hub)
+            part = _block_part(block, streaming=True)
+            if isinstance(part, ToolCallPart):
+                self._tool_args[hub] = bool(part.arguments)
+            out.append(PartStart(hub, part))
+            d = _block_details(block)
+            if d:
+                self._details[hub] = d["anthropic"]
+        elif t == "content_block_delta":
+            hub = self._hub(obj)
+            delta = _obj(obj.get("delta"))
+            dt = delta.get("type")
+            if dt == "text_delta":
+                text = delta.get("text")
+                if isinstance(text, str) and text:
+                    out.append(PartDelta(hub, text))
+            elif dt == "thinking_delta":
+                text = delta.get("thinking")
+                if isinstance(text, str) and text:
+                    out.append(PartDelta(hub, text))
+            elif dt == "signature_delta":
+                sig = delta.get("signature")
+                if isinstance(sig, str) and sig:
+                    out.append(PartDelta(hub, "", signature=sig))
+            elif dt == "input_json_delta":
+                pj = delta.get("partial_json")
+                if isinstance(pj, str) and pj:
+                    self._tool_args[hub] = True
+                    out.append(PartDelta(hub, pj))
+            elif dt == "citations_delta":
+                self._details.setdefault(hub, {}).setdefault("citations", []).append(delta.get("citation"))
+            else:
+                raise GatewayError("upstream", f"Upstream sent a content delta of unknown type {dt!r}",
+                                   code="untranslatable_content")  # fmt: skip
+        elif t == "content_block_stop":
+            hub = self._hub(obj)
+            self._open.discard(hub)
+            if self._tool_args.pop(hub, True) is False:
+                out.append(PartDelta(hub, "{}"))  # a call without arguments: "{}", as OpenAI clients expect
+            d = self._details.pop(hub, None)
+            out.append(PartEnd(hub, {"anthropic": d} if d else None))
+        elif t == "message_delta":
+            delta = _obj(obj.get("delta"))
+            if delta.get("stop_reason") is not None:
+                self.finish = _finish(delta["stop_reason"])
+            seq = delta.get("stop_sequence")
+            if isinstance(seq, str):
+                self.stop_sequence = seq
+            u = obj.get("usage")
+            if isinstance(u, dict):
+                out.append(UsageEvent(usage_from_wire(u)))
+        elif t == "message_stop":
+            self.done = True
+            for hub in sorted(self._open):
+                out.append(PartEnd(hub))
+            self._open.clear()
+            out.append(Finish(self.finish or "stop", self.stop_sequence))
+        else:
+            raise GatewayError("upstream", f"Upstream sent an event of unknown type {t!r}",
+                               code="untranslatable_content")  # fmt: skip
+        return out
+
+
+# ------------------------------------------------------------------------------------------ provider
+
+
+@register("anthropic")
+class AnthropicProvider(Provider):
+    dialect = NAME
+
+    def __init__(self, config: ProviderConfig, upstream: Upstream) -> None:
+        super().__init__(config, upstream)
+        base = (config.base_url or DEFAULT_BASE_URL).rstrip("/")
+        if base.endswith("/v1"):
+            base = base[:-3]
+        self.base = base
+        self.url = base + (config.chat_path or "/v1/messages")
+        self.models_url = base + (config.models_path or "/v1/models")
+        self.timeouts = config.timeouts or upstream.timeouts
+        self.rules = list(config.error_rules) + upstream.global_rules
+        opts = config.options
+        dmt = opts.get("default_max_tokens", DEFAULT_MAX_TOKENS)
+        if isinstance(dmt, bool) or not isinstance(dmt, int) or dmt < 1:
+            raise ValueError(f"providers.{config.name}.options.default_max_tokens must be a positive integer")
+        self.default_max_tokens: int = dmt
+        budgets = dict(THINKING_BUDGETS)
+        tb = opts.get("thinking_budgets")
+        if tb is not None:
+            if not isinstance(tb, dict) or not all(
+                isinstance(v, int) and not isinstance(v, bool) for v in tb.values()
+            ):
+                raise ValueError(
+                    f"providers.{config.name}.options.thinking_budgets must map effort names to integers"
+                )
+            budgets.update({str(k): int(v) for k, v in tb.items()})
+        self.budgets = budgets
+        headers = {k.lower(): v for k, v in config.headers.items()}
+        self._config_beta = headers.pop("anthropic-beta", None)
+        self._base_headers = {
+            "content-type": "application/json",
+            "anthropic-version": DEFAULT_VERSION,
+            **headers,
+        }
+        self._auth_cache: dict[str | None, dict[str, str]] = {}
+
+    def headers(self, account: Account, stream: bool, beta: str | None = None) -> dict[str, str]:
+        key = account.api_key
+        h = self._auth_cache.get(key)
+        if h is None:
+            h = dict(self._base_headers)
+            style = (self.config.auth_header or "x-api-key").lower()
+            if key:
+                if style == "bearer":
+                    h["authorization"] = f"Bearer {key}"
+                elif style != "none":
+                    h[style] = key
+            if len(self._auth_cache) < 1024:
+                self._auth_cache[key] = h
+        betas = ",".join(b for b in (self._config_beta, beta) if b)
+        if not stream and not betas:
+            return h
+        out = dict(h)
+        if stream:
+            out["accept"] = "text/event-stream"
+        if betas:
+            out["anthropic-beta"] = betas
+        return out
+
+    async def _send(self, body: bytes, headers: dict[str, str], proxy: str | None) -> aiohttp.ClientResponse:
+        resp = await self.upstream.request("POST", self.url, data=body, headers=headers, timeouts=self.timeouts,
+                                           proxy=proxy)  # fmt: skip
+        if resp.status >= 300:
+            try:
+                raw = await read_body(resp, self.timeouts.idle)
+            finally:
+                resp.release()
+            raise map_upstream_error(resp.status, raw, resp.headers, self.rules, self.name)
+        return resp
+
+    async def forward(
+        self,
+        body: dict[str, Any],
+        model: str,
+        account: Account,
+        stream: bool,
+        headers: dict[str, str] | None = None,
+    ) -> aiohttp.ClientResponse:
+        """Pass-through. ``headers``: the client's request headers (``anthropic-beta`` is forwarded)."""
+        out = dict(body)
+        out["model"] = model
+        beta = headers.get("anthropic-beta") if headers else None
+        return await self._send(orjson.dumps(out), self.headers(account, stream, beta), account.proxy)
+
+    async def stream(self, req: ChatRequest, model: str, account: Account) -> AsyncGenerator[Event, None]:
+        body = build_body(req, model, default_max_tokens=self.default_max_tokens, budgets=self.budgets)
+        beta = req.anthropic_beta if isinstance(req, AnthropicRequest) else None
+        resp = await self._send(orjson.dumps(body), self.headers(account, req.stream, beta), account.proxy)
+        try:
+            if not req.stream:
+                raw = await read_body(resp, self.timeouts.idle)
+                try:
+                    obj = orjson.loads(raw)
+                except orjson.JSONDecodeError:
+                    raise GatewayError("upstream", f"Upstream sent invalid JSON: {raw[:200]!r}") from None
+                for e in message_events(obj, model):
+                    yield e
+                return
+            async for e in self._stream_events(resp, model):
+                yield e
+        finally:
+            resp.release()
+
+    async def _stream_events(self, resp: aiohttp.ClientResponse, model: str) -> AsyncGenerator[Event, None]:
+        parser = MessageStreamParser(model)
+        decoder = SSEDecoder()
+        try:
+            async for chunk in iter_body(resp, self.timeouts.idle):
+                if chunk is None:
+                    continue
+                for ev in decoder.feed(chunk):
+                    for e in self._decode(parser, ev.data):
+                        yield e
+                        if isinstance(e, ErrorEvent):
+                            return
+                    if parser.done:
+                        return
+            for ev in decoder.close():
+                for e in self._decode(parser, ev.data):
+                    yield e
+                    if isinstance(e, ErrorEvent):
+                        return
+        except GatewayError as err:
+            if not parser.started:
+                raise
+            yield ErrorEvent(err)
+            return
+        if not parser.done:
+            if not parser.started:
+                raise GatewayError("upstream", "Upstream closed the stream without sending anything",
+                                   code="upstream_empty")  # fmt: skip
+            yield ErrorEvent(GatewayError("upstream", "Upstream stream ended before message_stop",
+                                          code="upstream_disconnected"))  # fmt: skip
+
+    @staticmethod
+    def _decode(parser: MessageStreamParser, data: str) -> list[Event]:
+        if not data:
+            return []
+        try:
+            obj = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            raise GatewayError(
+                "upstream", f"Upstream sent invalid JSON in its stream: {data[:200]!r}"
+            ) from None
+        return parser.feed(obj)
+
+    async def list_models(self) -> list[ModelInfo]:
+        configured = [ModelInfo(m.id, m.display_name) for m in self.config.models]
+        if not self.config.discover_models:
+            return configured
+        key = self.config.api_keys[0] if self.config.api_keys else None
+        account = Account(
+            id=f"{self.name}#discover", provider=self.name, api_key=key, proxy=self.config.proxy
+        )
+        resp = await self.upstream.request("GET", self.models_url + "?limit=1000", headers=self.headers(account, False),
+                                           timeouts=self.timeouts, proxy=account.proxy)  # fmt: skip
+        try:
+            raw = await read_body(resp, self.timeouts.idle)
+        finally:
+            resp.release()
+        if resp.status >= 300:
+            raise map_upstream_error(resp.status, raw, resp.headers, self.rules, self.name)
+        try:
+            data = orjson.loads(raw).get("data") or []
+        except (orjson.JSONDecodeError, AttributeError):
+            raise GatewayError(
+                "upstream", "Upstream /v1/models answer is not an Anthropic model list"
+            ) from None
+        found = [
+            ModelInfo(str(m["id"]), m.get("display_name"))
+            for m in data
+            if isinstance(m, dict) and m.get("id")
+        ]
+        known = {m.id for m in found}
+        return found + [m for m in configured if m.id not in known]
