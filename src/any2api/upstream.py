@@ -23,6 +23,7 @@ class Upstream:
         self.timeouts = timeouts
         self.global_rules = list(global_rules)
         self._session: aiohttp.ClientSession | None = None
+        self._client_timeouts: dict[float, aiohttp.ClientTimeout] = {}
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -56,12 +57,12 @@ class Upstream:
         Connection failures and timeouts become :class:`GatewayError`. The caller owns the response and
         must release it."""
         t = timeouts or self.timeouts
+        ct = self._client_timeouts.get(t.connect)
+        if ct is None:
+            ct = self._client_timeouts[t.connect] = aiohttp.ClientTimeout(total=None, sock_connect=t.connect)
         try:
             async with asyncio.timeout(t.first_byte):
-                return await self.session.request(
-                    method, url, data=data, headers=headers, proxy=proxy,
-                    timeout=aiohttp.ClientTimeout(total=None, sock_connect=t.connect),
-                )  # fmt: skip
+                return await self.session.request(method, url, data=data, headers=headers, proxy=proxy, timeout=ct)
         except TimeoutError:
             raise GatewayError(
                 "timeout", f"Upstream did not answer within {t.first_byte:g}s", code="upstream_timeout"
