@@ -558,9 +558,11 @@ def upstream_base(plan: Plan, scenario: str) -> str:
 
 
 def any2api_config(plan: Plan, scenario: str, port: int, passthrough: bool, tag: str) -> Path:
+    # pool: no per-account in-flight cap (the default of 2 would turn a 50-connection load into a queue)
     text = f"""server: {{host: 127.0.0.1, port: {port}}}
 auth:
   keys: [{CLIENT_KEY}]
+pool: {{default_max_inflight: 0}}
 providers:
   - name: up
     type: openai

@@ -379,7 +379,8 @@ def _provider(r: _Reader, value: Any, path: str, server: ServerConfig) -> Provid
     return pc
 
 
-_TOP_KEYS = {"server", "auth", "admin", "providers", "models", "error_rules", "database_url", "redis_url", "store"}
+_TOP_KEYS = {"server", "auth", "admin", "providers", "models", "error_rules", "database_url", "redis_url", "store",
+             "pool"}  # fmt: skip
 
 
 def parse_config(text: str, source: str | None = None) -> Config:

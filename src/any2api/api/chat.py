@@ -58,6 +58,9 @@ class ChatEndpoint:
         started = time.monotonic()
         try:
             client = await gw.auth.authenticate(bearer_token(headers))
+            pin = headers.get("x-any2api-account")
+            if pin is not None:
+                _pin_account(client, pin)
             body = await read_body(receive, headers, gw.config.server.max_body_bytes)
             obj = loads_body(body)
             model, stream = d.peek(obj)
@@ -214,6 +217,19 @@ class ChatEndpoint:
             return
         gw.record(UsageRecord(client, route.public_model, route.provider.name, account, usage,
                               (time.monotonic() - started) * 1000, status, kind))  # fmt: skip
+
+
+def _pin_account(client: Client, account_id: str) -> None:
+    """``x-any2api-account``: admin keys may force one upstream account (for debugging)."""
+    if not client.is_admin:
+        raise GatewayError("permission", "Only admin keys may pin an account (x-any2api-account).",
+                           param="x-any2api-account", code="permission_denied")  # fmt: skip
+    try:
+        from ..routing.store_pool import PINNED_ACCOUNT
+    except ImportError:
+        raise GatewayError("invalid_request", "Account pinning needs the store-backed pool.",
+                           param="x-any2api-account") from None  # fmt: skip
+    PINNED_ACCOUNT.set(account_id)
 
 
 def _include_usage(obj: dict[str, Any]) -> bool:
