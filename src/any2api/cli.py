@@ -66,7 +66,7 @@ def serve(
     uvicorn.run(
         "any2api.api.app:app_factory", factory=True, host=h, port=p, workers=workers if workers > 1 else None,
         loop="uvloop", http="httptools", log_level=log_level, access_log=False, lifespan="on",
-        timeout_graceful_shutdown=10,
+        timeout_graceful_shutdown=10, proxy_headers=False, server_header=False,
     )  # fmt: skip
 
 

@@ -63,6 +63,10 @@ class Upstream:
         try:
             async with asyncio.timeout(t.first_byte):
                 return await self.session.request(method, url, data=data, headers=headers, proxy=proxy, timeout=ct)
+        except aiohttp.ConnectionTimeoutError:
+            raise GatewayError(
+                "timeout", f"Could not connect to upstream within {t.connect:g}s", code="upstream_connect_timeout"
+            ) from None
         except TimeoutError:
             raise GatewayError(
                 "timeout", f"Upstream did not answer within {t.first_byte:g}s", code="upstream_timeout"

@@ -418,4 +418,34 @@ providers:
     assert r.choices[0].message.content == "discovered"
 
 
-_ = (time, Hang)
+
+
+
+def test_connect_timeout_is_504(start_gateway):
+    # a listener that never accepts, its backlog filled: further connection attempts get no answer
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(0)
+    port = srv.getsockname()[1]
+    fillers = []
+    for _ in range(4):
+        s = socket.socket()
+        s.setblocking(False)
+        s.connect_ex(("127.0.0.1", port))
+        fillers.append(s)
+    time.sleep(0.2)
+    try:
+        gw = start_gateway(f"""
+server: {{timeouts: {{connect: 0.5}}}}
+auth: {{keys: [{KEY}]}}
+providers:
+  - {{name: slowconn, type: openai, base_url: "http://127.0.0.1:{port}/v1", models: [m]}}
+""")
+        r = request("POST", gw.url + "/v1/chat/completions",
+                    {"model": "m", "messages": [{"role": "user", "content": "x"}]}, AUTH)  # fmt: skip
+        assert r.status == 504
+        assert r.json()["error"]["code"] == "upstream_connect_timeout"
+    finally:
+        for s in fillers:
+            s.close()
+        srv.close()

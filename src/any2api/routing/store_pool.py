@@ -338,6 +338,16 @@ class StorePool:
         elif t == "resync":
             await self.reload()
 
+    async def set_provider(self, config: ProviderConfig) -> None:
+        """Serve the accounts of a provider added (or replaced) at run time."""
+        self.providers[config.name] = config
+        await self.reload()
+
+    async def remove_provider(self, name: str) -> None:
+        """Stop serving a provider's accounts (rows left in the store become orphaned)."""
+        if self.providers.pop(name, None) is not None:
+            await self.reload()
+
     def apply_settings(self, settings: PoolSettings) -> None:
         self.settings = settings
         for p in list(self._queues):
@@ -458,8 +468,10 @@ class StorePool:
             if cooling:
                 wait = min(s.row.cooldown_until or now for s in cooling) - now
                 if len(cooling) == len(usable) and (wait > st.queue_timeout or st.queue_size == 0):
+                    last = next((c.row.last_error for c in cooling if c.row.last_error), None)
                     raise GatewayError(
-                        "rate_limit", f"Every account of provider {provider!r} is cooling down after upstream errors",
+                        "rate_limit", f"Every account of provider {provider!r} is cooling down after upstream errors"
+                        + (f" (last: {last})" if last else ""),
                         code="accounts_cooling_down", retry_after=max(1, math.ceil(wait)),
                     )  # fmt: skip
                 if wait < st.queue_timeout:
