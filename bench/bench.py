@@ -36,7 +36,10 @@ LOAD_CPU = "0"
 CLIENT_KEY = "sk-bench"
 MODEL = "gpt-4o-mini"
 
-TARGETS = ["nginx", "passthrough", "any2api-fast", "any2api-translate", "litellm", "any2api-anthropic"]
+TARGETS = [
+    "nginx", "passthrough", "any2api-fast", "any2api-storekey", "any2api-translate", "any2api-http",
+    "litellm", "any2api-anthropic",
+]  # fmt: skip
 SCENARIOS = ["json", "sse"]
 TEXT_PIECES = [
     "The", " quick", " brown", " fox", " jumps", " over", " the", " lazy", " dog", ",", " then",
@@ -509,6 +512,8 @@ class Launch:
     check: Callable[[bytes], tuple[list[str], int]]
     env: dict[str, str] | None = None
     ready_timeout: float = 60.0
+    reject_headers: dict[str, str] | None = None
+    """If set: credentials the target must refuse with 401 (checked once, before the load)."""
 
 
 def nginx_conf(port: int, tag: str) -> Path:
@@ -557,23 +562,89 @@ def upstream_base(plan: Plan, scenario: str) -> str:
     return f"http://127.0.0.1:{plan.upstream_port}/{'sse' if scenario == 'sse' else 'json'}/v1"
 
 
-def any2api_config(plan: Plan, scenario: str, port: int, passthrough: bool, tag: str) -> Path:
+def http_provider(scenario: str) -> str:
+    """The `http` (2API) provider blocks after `type: http`: examples/edgeone/provider.yaml adapted to
+    the canned upstream (OpenAI-shaped body at /chat/completions; the answer is what nginx serves for
+    the scenario: OpenAI SSE chunks for sse, one OpenAI chat.completion JSON for json)."""
+    if scenario == "sse":
+        answer = """      format: sse
+      text: choices[0].delta.content
+      reasoning: choices[0].delta.reasoning_content"""
+    else:
+        answer = """      format: json
+      text: choices[0].message.content
+      reasoning: choices[0].message.reasoning_content"""
+    return f"""    error_rules:
+      - {{match: "Daily usage limit exceeded", kind: quota_exceeded}}
+    request:
+      path: /chat/completions
+      body:
+        model: "{{{{ model }}}}"
+        messages: "{{{{ messages }}}}"
+        stream: "{{{{ stream }}}}"
+        temperature: "{{{{ temperature }}}}"
+        top_p: "{{{{ top_p }}}}"
+        max_tokens: "{{{{ max_tokens }}}}"
+        stop: "{{{{ stop }}}}"
+    messages:
+      images: openai
+    response:
+{answer}
+      id: id
+      finish_reason: choices[0].finish_reason
+      usage: {{input_tokens: usage.prompt_tokens, output_tokens: usage.completion_tokens}}
+      error: error.message
+    tools: emulate
+"""
+
+
+def any2api_config(plan: Plan, scenario: str, port: int, target: str, tag: str) -> Path:
+    """Config for one any2api target: client keys in the file, except any2api-storekey (store only);
+    an `openai` provider (pass-through unless any2api-translate), or an `http` one for any2api-http."""
+    keys = "[]" if target == "any2api-storekey" else f"[{CLIENT_KEY}]"
+    if target == "any2api-http":
+        provider = f"    type: http\n{PROVIDER_COMMON.format(base=upstream_base(plan, scenario))}"
+        provider += http_provider(scenario)
+    else:
+        passthrough = "false" if target == "any2api-translate" else "true"
+        provider = f"    type: openai\n{PROVIDER_COMMON.format(base=upstream_base(plan, scenario))}"
+        provider += f"    passthrough: {passthrough}\n"
     # pool: no per-account in-flight cap (the default of 2 would turn a 50-connection load into a queue)
     text = f"""server: {{host: 127.0.0.1, port: {port}}}
 auth:
-  keys: [{CLIENT_KEY}]
+  keys: {keys}
 pool: {{default_max_inflight: 0}}
 providers:
   - name: up
-    type: openai
-    base_url: {upstream_base(plan, scenario)}
-    api_keys: [sk-upstream]
-    models: [{MODEL}]
-    passthrough: {str(passthrough).lower()}
-"""
+{provider}"""
     path = WORK / f"any2api-{tag}.yaml"
     path.write_text(text)
     return path
+
+
+PROVIDER_COMMON = f"""    base_url: {{base}}
+    api_keys: [sk-upstream]
+    models: [{MODEL}]
+"""
+
+
+def create_store_key(binary: str, cfg: Path, data_dir: Path) -> tuple[str | None, str]:
+    """`any2api keys create --json` in a fresh data dir: (the secret, "") or (None, why not)."""
+    if data_dir.exists():
+        shutil.rmtree(data_dir)
+    data_dir.mkdir(parents=True)
+    env = clean_env(ANY2API_DATA_DIR=str(data_dir))
+    argv = [binary, "keys", "create", "--config", str(cfg), "--json", "bench"]
+    code, out = run_quiet(argv, 120, env=env)
+    if code:
+        return None, f"`any2api keys create` exited {code}: {out.strip()[-300:]}"
+    try:
+        secret = json.loads(out[out.index("{") : out.rindex("}") + 1])["key"]
+    except (ValueError, KeyError, TypeError) as exc:
+        return None, f"`any2api keys create --json` printed no key ({exc!r}): {out.strip()[-200:]}"
+    if not isinstance(secret, str) or not secret or secret == CLIENT_KEY:
+        return None, f"`any2api keys create --json` printed an unusable key: {out.strip()[-200:]}"
+    return secret, ""
 
 
 def litellm_config(plan: Plan, scenario: str, tag: str) -> Path:
@@ -611,7 +682,7 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 
 BEARER = {"Authorization": f"Bearer {CLIENT_KEY}"}
-BYTE_EXACT = ("nginx", "passthrough", "any2api-fast")
+BYTE_EXACT = ("nginx", "passthrough", "any2api-fast", "any2api-storekey")
 """Targets whose answer must be the upstream's bytes, unchanged."""
 
 
@@ -643,10 +714,18 @@ def launch(target: str, scenario: str, plan: Plan, ctx: dict[str, Any]) -> Launc
     if target.startswith("any2api"):
         if not ctx.get("any2api"):
             return str(ctx.get("any2api_error") or "any2api not available")
-        passthrough = target != "any2api-translate"
-        cfg = any2api_config(plan, scenario, port, passthrough, tag)
+        cfg = any2api_config(plan, scenario, port, target, tag)
         argv = [ctx["any2api"], "serve", "--config", str(cfg), "--port", str(port), "--workers", "1"]
-        env = clean_env(ANY2API_DATA_DIR=str(WORK / "any2api-data" / tag))
+        data_dir = WORK / "any2api-data" / tag
+        env = clean_env(ANY2API_DATA_DIR=str(data_dir))
+        if target == "any2api-storekey":
+            secret, why = create_store_key(ctx["any2api"], cfg, data_dir)
+            if secret is None:
+                return why
+            return Launch(
+                argv, port, url, client_body(scenario, f"up/{MODEL}"), {"Authorization": f"Bearer {secret}"},
+                check, env=env, reject_headers=BEARER,
+            )  # fmt: skip
         if target == "any2api-anthropic":
             headers = {"x-api-key": CLIENT_KEY, "anthropic-version": "2023-06-01"}
             return Launch(
@@ -673,11 +752,12 @@ def launch(target: str, scenario: str, plan: Plan, ctx: dict[str, Any]) -> Launc
     return f"unknown target {target}"
 
 
-def probe(lc: Launch) -> tuple[int, str, bytes]:
+def probe(lc: Launch, headers: dict[str, str] | None = None) -> tuple[int, str, bytes]:
     conn = http.client.HTTPConnection("127.0.0.1", lc.port, timeout=30)
     try:
         path = lc.url.split(str(lc.port), 1)[1]
-        conn.request("POST", path, body=lc.body, headers={"Content-Type": "application/json", **lc.headers})
+        sent = {"Content-Type": "application/json", **(lc.headers if headers is None else headers)}
+        conn.request("POST", path, body=lc.body, headers=sent)
         resp = conn.getresponse()
         return resp.status, resp.getheader("Content-Type") or "", resp.read()
     finally:
@@ -725,6 +805,16 @@ def measure(target: str, scenario: str, plan: Plan, ctx: dict[str, Any]) -> Row:
                     f"pass-through body differs from the upstream's ({len(raw)} vs {len(canned)} B, first at byte {at}: "
                     f"{raw[max(0, at - 20) : at + 40]!r} vs {canned[max(0, at - 20) : at + 40]!r})"
                 )
+        if lc.reject_headers is not None:
+            try:
+                bad_status, _, bad_raw = probe(lc, lc.reject_headers)
+                if bad_status != 401:
+                    problems.append(
+                        f"a key that is not in the store got HTTP {bad_status}, expected 401: "
+                        f"{bad_raw[:200].decode('utf-8', 'replace')}"
+                    )
+            except (OSError, http.client.HTTPException) as exc:
+                problems.append(f"wrong-key probe failed: {exc!r}")
         row.notes += problems
         log(f"  {target}/{scenario}: up on :{lc.port}, answer {problems or 'OK'}; load ...")
         script = lua_script(f"{target}-{scenario}", lc.body, lc.headers)
@@ -820,7 +910,8 @@ def render(rows: list[Row], plan: Plan, meta: list[str]) -> str:
 
 
 def ratio_lines(rows: list[Row]) -> list[str]:
-    """The issue's targets for the fast path (the same ratios for the translating path, for information).
+    """The issue's targets for the fast path (the same ratios for the translating path, for information),
+    then what store-backed keys cost over keys in the file and the http provider over the native one.
 
     Each req/s ratio is followed by the same ratio computed from CPU time per request, which a busy
     machine disturbs much less than req/s.
@@ -852,6 +943,23 @@ def ratio_lines(rows: list[Row]) -> list[str]:
             if pt and a.added50 is not None and pt.added50:
                 verdict = "  (target <= 1.3x)" if goal else ""
                 out.append(f"{label} / passthrough added p50 {a.added50 / pt.added50:7.2f}x{verdict}")
+    # what a feature costs next to its baseline: keys in the store vs in the file (both pass-through),
+    # the configurable http provider vs the native one's translating path (both parse -> hub -> render)
+    for scenario in SCENARIOS:
+        for name, base in (("any2api-storekey", "any2api-fast"), ("any2api-http", "any2api-translate")):
+            a, b = get(name, scenario), get(base, scenario)
+            if not a or not b or a.rps is None or b.rps is None:
+                continue
+            label = f"{scenario:4} {name:17}"
+            line = f"{label} / {base.removeprefix('any2api-'):11} req/s     {a.rps / b.rps:7.0%} "
+            if a.cpu_us and b.cpu_us:
+                line += (
+                    f"  by CPU/req {b.cpu_us / a.cpu_us:.0%}  CPU/req {a.cpu_us / b.cpu_us:.2f}x "
+                    f"({a.cpu_us:.0f} vs {b.cpu_us:.0f} us, {a.cpu_us - b.cpu_us:+.0f} us/req)"
+                )
+            if a.errors or b.errors:
+                line += "  [a row had errors: not valid]"
+            out.append(line)
     return out
 
 

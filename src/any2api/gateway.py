@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 
 from .auth import Authenticator, Client, StaticAuth
-from .config import Config
+from .config import Config, ProviderConfig
 from .core.errors import GatewayError
 from .core.events import ErrorEvent, Event
 from .core.request import ChatRequest
@@ -71,6 +71,29 @@ class Gateway:
                     log.warning("model discovery for %s failed: %s", prov.name, e.message)
                     continue
                 self.router.add_discovered(prov, [m.id for m in models])
+
+    async def add_provider(self, config: ProviderConfig) -> Provider:
+        """Create and route to a provider at run time (one of the same name is replaced)."""
+        prov = create_provider(config, self.upstream)
+        old = self.providers.get(config.name)
+        self.router.add_provider(prov)
+        self.providers[config.name] = prov
+        if config.discover_models:
+            try:
+                self.router.add_discovered(prov, [m.id for m in await prov.list_models()])
+            except GatewayError as e:
+                log.warning("model discovery for %s failed: %s", prov.name, e.message)
+        if old is not None and old is not prov:
+            await old.close()
+        return prov
+
+    async def remove_provider(self, name: str) -> bool:
+        prov = self.router.remove_provider(name)
+        self.providers.pop(name, None)
+        if prov is None:
+            return False
+        await prov.close()
+        return True
 
     async def close(self) -> None:
         for p in self.providers.values():

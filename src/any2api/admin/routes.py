@@ -213,7 +213,8 @@ async def config_view(rt: AdminRuntime) -> dict[str, Any]:
         "model_overrides": rt.model_overrides,
         "pool": rt.pool.settings.to_dict(),
         "providers": [
-            {"name": p.name, "type": p.type, "models": [m.id for m in p.models]} for p in rt.config.providers
+            {"name": v["name"], "type": v["type"], "models": v["models"], "source": v["source"]}
+            for v in rt.runtime_providers.views()
         ],
         "database": rt.store.backend,
         "redis": rt.shared is not None,
@@ -548,6 +549,29 @@ async def import_(request: Request, rt: AdminRuntime) -> Response:
     return ok({"mode": mode, **rep.to_dict()})
 
 
+async def providers_collection(request: Request, rt: AdminRuntime) -> Response:
+    rp = rt.runtime_providers
+    if request.method == "GET":
+        return ok({"providers": rp.views()})
+    rec = await rp.create(await read_json(request))
+    return ok({"provider": rp.view(rec)})
+
+
+async def provider_detail(request: Request, rt: AdminRuntime) -> Response:
+    rp = rt.runtime_providers
+    name = request.path_params["name"]
+    if request.method == "GET":
+        for v in rp.views():
+            if v["name"] == name:
+                return ok({"provider": v})
+        raise AdminError(404, f"No provider {name!r}", "provider_not_found")
+    if request.method == "DELETE":
+        await rp.delete(name)
+        return ok({"name": name, "deleted": True})
+    rec = await rp.replace(name, await read_json(request))
+    return ok({"provider": rp.view(rec)})
+
+
 # -- routing --------------------------------------------------------------------------------------------
 
 Handler = Callable[[Request, AdminRuntime], Awaitable[Response]]
@@ -612,6 +636,8 @@ def make_routes(resolve: Resolver) -> list[Route]:
         r("/queue/status", {"GET": queue_status}),
         r("/keys", {"GET": keys_collection, "POST": keys_collection}),
         r("/keys/{key_id}", {"GET": key_detail, "PATCH": key_detail, "DELETE": key_detail}),
+        r("/providers", {"GET": providers_collection, "POST": providers_collection}),
+        r("/providers/{name}", {"GET": provider_detail, "PUT": provider_detail, "DELETE": provider_detail}),
         r("/usage", {"GET": usage}),
         r("/export", {"GET": export}),
         r("/import", {"POST": import_}),

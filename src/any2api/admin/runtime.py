@@ -20,6 +20,7 @@ from ..store.shared import Shared
 from ..store.store import Store
 from ..usage import UsageWriter
 from .probe import make_probe
+from .providers import RuntimeProviders
 from .security import AdminTokens, LoginLimiter
 
 if TYPE_CHECKING:
@@ -83,12 +84,13 @@ class AdminRuntime:
         self.limiter = LoginLimiter(shared)
         self.model_overrides: dict[str, list[str] | None] = {}
         self.pool_overrides: dict[str, Any] = {}
+        self.runtime_providers = RuntimeProviders(self)
         if shared is not None:
             shared.on_event(self._on_event)
 
     @property
     def provider_names(self) -> set[str]:
-        return {p.name for p in self.config.providers}
+        return {p.name for p in self.config.providers} | set(self.runtime_providers.active)
 
     def effective_models(self) -> dict[str, list[str]]:
         out = dict(self.config.models)
@@ -121,7 +123,10 @@ class AdminRuntime:
             await self.shared.publish({"t": "settings"})
 
     async def _on_event(self, ev: dict[str, Any]) -> None:
-        if ev.get("t") in ("settings", "resync"):
+        t = ev.get("t")
+        if t in ("providers", "resync"):
+            await self.runtime_providers.sync()
+        if t in ("settings", "resync", "providers"):
             await self.load_settings()
 
 
@@ -176,7 +181,9 @@ async def attach(gateway: Gateway, config: Config) -> Closer:
         writer = UsageWriter(store)
         await writer.start()
         runtime = AdminRuntime(gateway, config, store, shared, pool, auth, writer, base)
+        await runtime.runtime_providers.sync()  # after the config's providers, before aliases that name them
         await runtime.load_settings()
+        runtime.runtime_providers.start()
     except BaseException:
         for part in (writer, auth, pool, shared):
             if part is not None:
@@ -214,6 +221,7 @@ async def attach(gateway: Gateway, config: Config) -> Closer:
                 gateway.usage_sinks.remove(s)
         if gateway.pool is pool and gateway.auth is auth:
             gateway.pool, gateway.auth = previous
+        await runtime.runtime_providers.close()
         await writer.close()
         await auth.close()
         await pool.close()

@@ -238,29 +238,30 @@ def _include_usage(obj: dict[str, Any]) -> bool:
 
 
 async def _until_disconnect(receive: Receive, work: Any) -> None:
-    """Run ``work``; if the client disconnects first, cancel it (which cancels the upstream request)."""
-    task = asyncio.ensure_future(work)
+    """Run ``work`` in this task; if the client disconnects first, cancel it (which cancels the upstream
+    request). One watcher task per streamed response."""
+    task = asyncio.current_task()
+    assert task is not None
+    gone = False
 
     async def watch() -> None:
+        nonlocal gone
         while True:
             msg = await receive()
             if msg["type"] == "http.disconnect":
+                gone = True
+                task.cancel()
                 return
 
-    watcher = asyncio.ensure_future(watch())
+    watcher = asyncio.get_running_loop().create_task(watch())
     try:
-        done, _ = await asyncio.wait((task, watcher), return_when=asyncio.FIRST_COMPLETED)
-    except BaseException:
-        task.cancel()
+        await work
+    except asyncio.CancelledError:
+        if not gone:
+            raise
+        task.uncancel()
+    finally:
         watcher.cancel()
-        raise
-    if task in done:
-        watcher.cancel()
-        task.result()
-        return
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError, Exception):
-        await task
 
 
 async def _with_heartbeats(agen: AsyncIterator[Event], every: float) -> AsyncIterator[Event | None]:

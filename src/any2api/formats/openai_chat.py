@@ -557,27 +557,51 @@ class OpenAIUsageSniffer(UsageSniffer):
         out, self._tail = (data, b"") if end == len(data) else (data[:end], data[end:])
         if not self._drop_blank and b'"usage":{' not in out and b'"usage": {' not in out:
             return out  # most chunks: no usage, or "usage":null
+        return self._scan(out)
+
+    def _scan(self, out: bytes) -> bytes:
+        """Decode the lines that carry a usage object; drop the usage-only event when stripping."""
+        if self._drop_blank:  # the blank line that ended a removed usage event
+            self._drop_blank = False
+            if out[:1] == b"\n":
+                out = out[1:]
+            elif out[:2] == b"\r\n":
+                out = out[2:]
         kept: list[bytes] = []
-        lines = out.split(b"\n")
-        for line in lines[:-1]:
-            if self._drop_blank:
-                self._drop_blank = False
-                if not line.strip(b"\r"):
-                    continue
-            if b'"usage"' in line and line.startswith(b"data:"):
-                try:
-                    obj = orjson.loads(line[5:])
-                except orjson.JSONDecodeError:
-                    obj = None
-                u = obj.get("usage") if isinstance(obj, dict) else None
-                if isinstance(u, dict):
-                    self._usage = parse_usage(u)
-                    if self.strip and obj.get("choices") == []:
-                        self._drop_blank = True
-                        continue
-            kept.append(line)
-        kept.append(b"")
-        return b"\n".join(kept)
+        pos = start = 0
+        while True:
+            a, b = out.find(b'"usage":{', pos), out.find(b'"usage": {', pos)
+            i = a if b < 0 or 0 <= a < b else b
+            if i < 0:
+                break
+            ls = out.rfind(b"\n", 0, i) + 1
+            le = out.find(b"\n", i) + 1 or len(out)
+            pos = le
+            line = out[ls:le].rstrip(b"\r\n")
+            if not line.startswith(b"data:"):
+                continue
+            try:
+                obj = orjson.loads(line[5:])
+            except orjson.JSONDecodeError:
+                continue
+            u = obj.get("usage") if isinstance(obj, dict) else None
+            if not isinstance(u, dict):
+                continue
+            self._usage = parse_usage(u)
+            if self.strip and obj.get("choices") == []:
+                kept.append(out[start:ls])
+                start = le
+                if out[le : le + 1] == b"\n":
+                    start += 1
+                elif out[le : le + 2] == b"\r\n":
+                    start += 2
+                elif le >= len(out):
+                    self._drop_blank = True
+                pos = start
+        if not kept:
+            return out
+        kept.append(out[start:])
+        return b"".join(kept)
 
     def flush(self) -> bytes:
         tail, self._tail = self._tail, b""

@@ -42,6 +42,30 @@ class Router:
             self._bare.setdefault(mid, Route(provider, mid, mid))
         self._cache.clear()
 
+    def add_provider(self, provider: Provider) -> None:
+        """Make a provider routable at run time (``name/model`` and its bare model ids); a provider of the
+        same name is replaced. Bare ids another provider claimed first stay with it."""
+        self.providers[provider.name] = provider
+        self._drop_bare(provider.name)
+        for m in provider.config.models:
+            self._bare.setdefault(m.id, Route(provider, m.id, m.id))
+        self._cache.clear()
+
+    def remove_provider(self, name: str) -> Provider | None:
+        """Stop routing to a provider; its bare model ids fall to the next provider listing them."""
+        provider = self.providers.pop(name, None)
+        self._drop_bare(name)
+        self._cache.clear()
+        return provider
+
+    def _drop_bare(self, name: str) -> None:
+        bare = {mid: r for mid, r in self._bare.items() if r.provider.name != name}
+        for prov in self.providers.values():
+            if prov.name != name:
+                for m in prov.config.models:
+                    bare.setdefault(m.id, Route(prov, m.id, m.id))
+        self._bare = bare
+
     def resolve(self, model: str) -> tuple[Route, ...]:
         hit = self._cache.get(model)
         if hit is not None:

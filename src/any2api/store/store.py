@@ -13,6 +13,7 @@ from .client_keys import KeyRepo
 from .crypto import SecretBox, SecretKeyError, load_master_key
 from .engine import data_dir, make_engine, normalize_url, redacted
 from .migrate import upgrade_engine
+from .providers import ProviderRepo
 from .settings import SettingsRepo
 from .usage import UsageRepo
 
@@ -41,6 +42,7 @@ class Store:
         self.keys = KeyRepo(self)
         self.usage = UsageRepo(self)
         self.settings = SettingsRepo(self)
+        self.providers = ProviderRepo(self)
 
     @property
     def identity(self) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import case, func, insert, select, update
@@ -37,6 +37,9 @@ class UsageRow:
     error_kind: str | None = None
 
 
+_ROW_FIELDS = tuple(f.name for f in fields(UsageRow))
+
+
 class UsageRepo:
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -47,7 +50,7 @@ class UsageRepo:
             return
         async with self.store.engine.begin() as conn:
             if rows:
-                await conn.execute(insert(usage_records), [asdict(r) for r in rows])
+                await conn.execute(insert(usage_records), [{k: getattr(r, k) for k in _ROW_FIELDS} for r in rows])
             for key_id, n in (spent or {}).items():
                 await conn.execute(
                     update(client_keys)
