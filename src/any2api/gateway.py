@@ -36,6 +36,14 @@ class Forwarded:
 
 
 @dataclass(slots=True)
+class _Attempt:
+    route: Route
+    account: Account
+    lease: Any
+    tried: set[str]
+
+
+@dataclass(slots=True)
 class UsageRecord:
     client: Client
     public_model: str
@@ -107,12 +115,12 @@ class Gateway:
             except Exception:  # a sink must never break a request
                 log.exception("usage sink failed")
 
-    async def events(self, req: ChatRequest, routes: tuple[Route, ...]) -> AsyncGenerator[Event, None]:
-        """Hub events from the first route/account that accepts the request.
-
-        Failures before the first event are retried on another account, then down the fallback chain
-        (never for client errors); after it, the error is an ``ErrorEvent`` and the stream ends."""
-        last: GatewayError | None = None
+    async def _attempts(
+        self, routes: tuple[Route, ...], errors: list[GatewayError]
+    ) -> AsyncGenerator[_Attempt, None]:
+        """Leased accounts to try, in order: each route's accounts (up to ``max_attempts_per_route``), then
+        the next route. When a route has no account left, its lease error is kept only if nothing better
+        (an upstream's own error) is known."""
         for route in routes:
             tried: set[str] = set()
             for _ in range(self.max_attempts_per_route):
@@ -120,16 +128,36 @@ class Gateway:
                     lease = self.pool.lease(route.provider.name, frozenset(tried))
                     account: Account = await lease.__aenter__()
                 except GatewayError as e:
-                    last = last or e  # keep the upstream's own error when accounts ran out
+                    if not errors:
+                        errors.append(e)
                     break
+                yield _Attempt(route, account, lease, tried)
+
+    @staticmethod
+    def _retry_or_raise(at: _Attempt, err: GatewayError, errors: list[GatewayError]) -> None:
+        errors.append(err)
+        if not err.retryable:
+            raise err
+        at.tried.add(at.account.id)
+        log.info("retrying after %s on %s (%s)", err.kind, at.account.id, err.message)
+
+    async def events(self, req: ChatRequest, routes: tuple[Route, ...]) -> AsyncGenerator[Event, None]:
+        """Hub events from the first route/account that accepts the request.
+
+        Failures before the first event are retried on another account, then down the fallback chain
+        (never for client errors); after it, the error is an ``ErrorEvent`` and the stream ends."""
+        errors: list[GatewayError] = []
+        async with aclosing(self._attempts(routes, errors)) as attempts:
+            async for at in attempts:
                 failure: GatewayError | None = None
+                started = False
                 try:
-                    async with aclosing(route.provider.stream(req, route.model, account)) as agen:
+                    async with aclosing(at.route.provider.stream(req, at.route.model, at.account)) as agen:
                         try:
                             first = await anext(agen)
                         except StopAsyncIteration:
-                            failure = GatewayError("upstream", "Upstream returned an empty response")
-                            raise failure from None
+                            raise GatewayError("upstream", "Upstream returned an empty response") from None
+                        started = True
                         yield first
                         async for ev in agen:
                             if isinstance(ev, ErrorEvent):
@@ -138,49 +166,35 @@ class Gateway:
                         return
                 except GatewayError as e:
                     failure = e
-                    last = e
-                    if not e.retryable:
+                    if started:  # output already went to the client: never retried
                         raise
-                    tried.add(account.id)
-                    log.info("retrying after %s on %s (%s)", e.kind, account.id, e.message)
+                    self._retry_or_raise(at, e, errors)
                 finally:
-                    self.pool.report(account, failure)
-                    await lease.__aexit__(None, None, None)
-        assert last is not None
-        raise last
+                    self.pool.report(at.account, failure)
+                    await at.lease.__aexit__(None, None, None)
+        raise errors[-1]
 
     async def forward(
         self, routes: tuple[Route, ...], body: dict[str, Any], stream: bool, headers: dict[str, str] | None = None
     ) -> Forwarded:
         """Pass-through: send the client's own-dialect body to the first route/account that answers 2xx."""
-        last: GatewayError | None = None
-        for route in routes:
-            tried: set[str] = set()
-            for _ in range(self.max_attempts_per_route):
+        errors: list[GatewayError] = []
+        async with aclosing(self._attempts(routes, errors)) as attempts:
+            async for at in attempts:
                 try:
-                    lease = self.pool.lease(route.provider.name, frozenset(tried))
-                    account: Account = await lease.__aenter__()
+                    resp = await at.route.provider.forward(body, at.route.model, at.account, stream, headers)
                 except GatewayError as e:
-                    last = last or e  # keep the upstream's own error when accounts ran out
-                    break
-                try:
-                    resp = await route.provider.forward(body, route.model, account, stream, headers)
-                except GatewayError as e:
-                    self.pool.report(account, e)
-                    await lease.__aexit__(None, None, None)
-                    last = e
-                    if not e.retryable:
-                        raise
-                    tried.add(account.id)
+                    self.pool.report(at.account, e)
+                    await at.lease.__aexit__(None, None, None)
+                    self._retry_or_raise(at, e, errors)
                     continue
                 except BaseException:
-                    await lease.__aexit__(None, None, None)
+                    await at.lease.__aexit__(None, None, None)
                     raise
 
-                async def release(err: GatewayError | None, _a: Account = account, _l: Any = lease) -> None:
-                    self.pool.report(_a, err)
-                    await _l.__aexit__(None, None, None)
+                async def release(err: GatewayError | None, _at: _Attempt = at) -> None:
+                    self.pool.report(_at.account, err)
+                    await _at.lease.__aexit__(None, None, None)
 
-                return Forwarded(route, account, resp, release)
-        assert last is not None
-        raise last
+                return Forwarded(at.route, at.account, resp, release)
+        raise errors[-1]

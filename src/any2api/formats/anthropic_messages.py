@@ -913,12 +913,7 @@ class AnthropicUsageSniffer(UsageSniffer):
     is two lines (``event:`` and ``data:``), and a heartbeat ``ping`` slipped between them would retype
     the event. Nothing is delayed, since a client dispatches an event only on its blank line."""
 
-    __slots__ = ("_tail", "_usage", "stream")
-
-    def __init__(self, stream: bool) -> None:
-        self.stream = stream
-        self._tail = b""
-        self._usage: Usage | None = None
+    __slots__ = ()
 
     def feed(self, chunk: bytes) -> bytes:
         if not self.stream:
@@ -957,19 +952,8 @@ class AnthropicUsageSniffer(UsageSniffer):
         else:
             self._usage.merge(parsed)
 
-    def flush(self) -> bytes:
-        tail, self._tail = self._tail, b""
-        return tail if self.stream else b""
-
-    def usage(self) -> Usage | None:
-        if not self.stream:
-            try:
-                obj = orjson.loads(self._tail)
-            except orjson.JSONDecodeError:
-                return None
-            u = obj.get("usage") if isinstance(obj, dict) else None
-            return usage_from_wire(u) if isinstance(u, dict) else None
-        return self._usage
+    def parse_wire_usage(self, usage: dict[str, Any]) -> Usage:
+        return usage_from_wire(usage)
 
 
 def _event_end(data: bytes) -> int:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import orjson
+
 from ..core.errors import GatewayError
 from ..core.events import Event
 from ..core.request import ChatRequest
@@ -32,16 +34,35 @@ class UsageSniffer:
     """Watches passed-through upstream bytes (same dialect) and extracts usage without re-rendering.
 
     ``feed`` returns the bytes to forward now (it may hold back an unfinished line, or remove an event the
-    client did not ask for); ``flush`` returns what is held back at the end."""
+    client did not ask for); ``flush`` returns what is held back at the end. A non-streamed body is kept
+    whole and its ``usage`` object decoded once, at the end, by ``parse_wire_usage``."""
+
+    __slots__ = ("_tail", "_usage", "stream")
+
+    def __init__(self, stream: bool) -> None:
+        self.stream = stream
+        self._tail = b""
+        self._usage: Usage | None = None
 
     def feed(self, chunk: bytes) -> bytes:
         raise NotImplementedError
 
+    def parse_wire_usage(self, usage: dict[str, Any]) -> Usage:
+        raise NotImplementedError
+
     def flush(self) -> bytes:
-        return b""
+        tail, self._tail = self._tail, b""
+        return tail if self.stream else b""
 
     def usage(self) -> Usage | None:
-        raise NotImplementedError
+        if self.stream:
+            return self._usage
+        try:
+            obj = orjson.loads(self._tail)
+        except orjson.JSONDecodeError:
+            return None
+        u = obj.get("usage") if isinstance(obj, dict) else None
+        return self.parse_wire_usage(u) if isinstance(u, dict) else None
 
 
 class Dialect:

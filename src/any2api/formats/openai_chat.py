@@ -536,13 +536,11 @@ class OpenAIUsageSniffer(UsageSniffer):
     decoded. With ``strip`` set, the usage-only chunk (``"choices":[]``) is removed -- used when the
     gateway asked the upstream for usage but the client did not."""
 
-    __slots__ = ("_drop_blank", "_tail", "_usage", "stream", "strip")
+    __slots__ = ("_drop_blank", "strip")
 
     def __init__(self, stream: bool, strip: bool = False) -> None:
-        self.stream = stream
+        super().__init__(stream)
         self.strip = strip
-        self._tail = b""
-        self._usage: Usage | None = None
         self._drop_blank = False
 
     def feed(self, chunk: bytes) -> bytes:
@@ -603,19 +601,8 @@ class OpenAIUsageSniffer(UsageSniffer):
         kept.append(out[start:])
         return b"".join(kept)
 
-    def flush(self) -> bytes:
-        tail, self._tail = self._tail, b""
-        return tail if self.stream else b""
-
-    def usage(self) -> Usage | None:
-        if not self.stream:
-            try:
-                obj = orjson.loads(self._tail)
-            except orjson.JSONDecodeError:
-                return None
-            u = obj.get("usage") if isinstance(obj, dict) else None
-            return parse_usage(u) if isinstance(u, dict) else None
-        return self._usage
+    def parse_wire_usage(self, usage: dict[str, Any]) -> Usage:
+        return parse_usage(usage)
 
 
 def parse_usage(u: dict[str, Any]) -> Usage:

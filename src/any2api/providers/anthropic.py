@@ -53,7 +53,7 @@ from ..formats.anthropic_messages import (
     usage_from_wire,
 )
 from ..sse import SSEDecoder
-from ..upstream import iter_body, map_upstream_error, read_body
+from ..upstream import iter_body, read_body
 from .base import Account, ModelInfo, Provider, register
 
 if TYPE_CHECKING:
@@ -528,8 +528,6 @@ class AnthropicProvider(Provider):
         self.base = base
         self.url = base + (config.chat_path or "/v1/messages")
         self.models_url = base + (config.models_path or "/v1/models")
-        self.timeouts = config.timeouts or upstream.timeouts
-        self.rules = list(config.error_rules) + upstream.global_rules
         opts = config.options
         dmt = opts.get("default_max_tokens", DEFAULT_MAX_TOKENS)
         if isinstance(dmt, bool) or not isinstance(dmt, int) or dmt < 1:
@@ -579,15 +577,7 @@ class AnthropicProvider(Provider):
         return out
 
     async def _send(self, body: bytes, headers: dict[str, str], proxy: str | None) -> aiohttp.ClientResponse:
-        resp = await self.upstream.request("POST", self.url, data=body, headers=headers, timeouts=self.timeouts,
-                                           proxy=proxy)  # fmt: skip
-        if resp.status >= 300:
-            try:
-                raw = await read_body(resp, self.timeouts.idle)
-            finally:
-                resp.release()
-            raise map_upstream_error(resp.status, raw, resp.headers, self.rules, self.name)
-        return resp
+        return await self.post(self.url, body, headers, proxy)
 
     async def forward(
         self,
@@ -673,20 +663,11 @@ class AnthropicProvider(Provider):
         account = Account(
             id=f"{self.name}#discover", provider=self.name, api_key=key, proxy=self.config.proxy
         )
-        resp = await self.upstream.request("GET", self.models_url + "?limit=1000", headers=self.headers(account, False),
-                                           timeouts=self.timeouts, proxy=account.proxy)  # fmt: skip
-        try:
-            raw = await read_body(resp, self.timeouts.idle)
-        finally:
-            resp.release()
-        if resp.status >= 300:
-            raise map_upstream_error(resp.status, raw, resp.headers, self.rules, self.name)
-        try:
-            data = orjson.loads(raw).get("data") or []
-        except (orjson.JSONDecodeError, AttributeError):
-            raise GatewayError(
-                "upstream", "Upstream /v1/models answer is not an Anthropic model list"
-            ) from None
+        doc = await self.get_json(self.models_url + "?limit=1000", self.headers(account, False), account.proxy,
+                                  "/v1/models")  # fmt: skip
+        data = doc.get("data") if isinstance(doc, dict) else None
+        if not isinstance(data, list):
+            raise GatewayError("upstream", "Upstream /v1/models answer is not an Anthropic model list")
         found = [
             ModelInfo(str(m["id"]), m.get("display_name"))
             for m in data

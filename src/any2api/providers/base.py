@@ -56,6 +56,8 @@ class Provider:
         self.config = config
         self.name = config.name
         self.upstream = upstream
+        self.timeouts = config.timeouts or upstream.timeouts
+        self.rules = list(config.error_rules) + upstream.global_rules
 
     @property
     def passthrough(self) -> bool:
@@ -63,6 +65,39 @@ class Provider:
 
     def stream(self, req: ChatRequest, model: str, account: Account) -> AsyncGenerator[Event, None]:
         raise NotImplementedError
+
+    async def post(self, url: str, body: bytes, headers: dict[str, str], proxy: str | None) -> ClientResponse:
+        """POST upstream; a non-2xx answer is read, released and raised as a mapped ``GatewayError``."""
+        from ..upstream import map_upstream_error, read_body
+
+        resp = await self.upstream.request("POST", url, data=body, headers=headers, timeouts=self.timeouts,
+                                           proxy=proxy)  # fmt: skip
+        if resp.status >= 300:
+            try:
+                raw = await read_body(resp, self.timeouts.idle)
+            finally:
+                resp.release()
+            raise map_upstream_error(resp.status, raw, resp.headers, self.rules, self.name)
+        return resp
+
+    async def get_json(self, url: str, headers: dict[str, str], proxy: str | None, what: str) -> Any:
+        """GET a JSON document upstream (model lists); errors mapped like chat errors."""
+        import orjson
+
+        from ..core.errors import GatewayError
+        from ..upstream import map_upstream_error, read_body
+
+        resp = await self.upstream.request("GET", url, headers=headers, timeouts=self.timeouts, proxy=proxy)
+        try:
+            raw = await read_body(resp, self.timeouts.idle)
+        finally:
+            resp.release()
+        if resp.status >= 300:
+            raise map_upstream_error(resp.status, raw, resp.headers, self.rules, self.name)
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise GatewayError("upstream", f"Upstream {what} answer is not JSON: {raw[:200]!r}") from None
 
     def can_forward(self, body: dict[str, Any]) -> bool:
         """Whether this request may take the pass-through path (the adapter may need to rewrite it)."""

@@ -13,7 +13,7 @@ from ..core.events import ErrorEvent, Event, PartStart
 from ..core.parts import ToolCallPart
 from ..core.request import ChatRequest
 from ..sse import SSEDecoder
-from ..upstream import iter_body, map_upstream_error, read_body
+from ..upstream import iter_body, read_body
 from .base import Account, ModelInfo, Provider, register
 from .openai_wire import ChunkParser, ReasoningMemory, apply_params, build_body, completion_events
 from .profiles import profile_for
@@ -33,8 +33,6 @@ class OpenAICompatProvider(Provider):
         super().__init__(config, upstream)
         self.profile = profile_for(config)
         self.url = self.profile.base_url + self.profile.chat_path
-        self.timeouts = config.timeouts or upstream.timeouts
-        self.rules = list(config.error_rules) + upstream.global_rules
         self.memory = ReasoningMemory() if self.profile.echo_reasoning_with_tool_calls else None
         self._base_headers = {"Content-Type": "application/json", **dict(self.profile.headers)}
         self._headers_cache: dict[str | None, dict[str, str]] = {}
@@ -68,17 +66,7 @@ class OpenAICompatProvider(Provider):
         return "tools" not in body and not any(isinstance(m, dict) and m.get("role") == "tool" for m in messages)
 
     async def _send(self, body: bytes, account: Account, stream: bool) -> aiohttp.ClientResponse:
-        resp = await self.upstream.request(
-            "POST", self.url, data=body, headers=self.headers(account, stream), timeouts=self.timeouts,
-            proxy=account.proxy,
-        )  # fmt: skip
-        if resp.status >= 300:
-            try:
-                raw = await read_body(resp, self.timeouts.idle)
-            finally:
-                resp.release()
-            raise map_upstream_error(resp.status, raw, resp.headers, self.rules, self.name)
-        return resp
+        return await self.post(self.url, body, self.headers(account, stream), account.proxy)
 
     async def forward(
         self, body: dict[str, Any], model: str, account: Account, stream: bool, headers: dict[str, str] | None = None
@@ -165,20 +153,11 @@ class OpenAICompatProvider(Provider):
             return configured or [ModelInfo(m) for m in self.profile.models]
         key = self.config.api_keys[0] if self.config.api_keys else None
         account = Account(id=f"{self.name}#discover", provider=self.name, api_key=key, proxy=self.config.proxy)
-        resp = await self.upstream.request(
-            "GET", self.profile.base_url + self.profile.models_path, headers=self.headers(account, False),
-            timeouts=self.timeouts, proxy=account.proxy,
-        )  # fmt: skip
-        try:
-            raw = await read_body(resp, self.timeouts.idle)
-        finally:
-            resp.release()
-        if resp.status >= 300:
-            raise map_upstream_error(resp.status, raw, resp.headers, self.rules, self.name)
-        try:
-            data = orjson.loads(raw).get("data") or []
-        except (orjson.JSONDecodeError, AttributeError):
-            raise GatewayError("upstream", "Upstream /models answer is not an OpenAI model list") from None
+        doc = await self.get_json(self.profile.base_url + self.profile.models_path, self.headers(account, False),
+                                  account.proxy, "/models")  # fmt: skip
+        data = doc.get("data") if isinstance(doc, dict) else None
+        if not isinstance(data, list):
+            raise GatewayError("upstream", "Upstream /models answer is not an OpenAI model list")
         found = [ModelInfo(str(m["id"]), created=int(m.get("created") or time.time())) for m in data
                  if isinstance(m, dict) and m.get("id")]  # fmt: skip
         known = {m.id for m in found}
