@@ -73,3 +73,9 @@ def test_invalid_yaml_reports_line():
     with pytest.raises(ConfigError) as e:
         parse_config("server:\n  port: [1,\n")
     assert "invalid YAML" in str(e.value) and "line" in str(e.value)
+
+
+def test_provider_type_not_built_yet_is_a_clear_error():
+    with pytest.raises(ConfigError) as e:
+        parse_config("providers:\n  - name: g\n    type: gemini\n")
+    assert e.value.path == "providers[0].type" and e.value.line == 3 and "not available" in str(e.value)

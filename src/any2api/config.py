@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 PROVIDER_TYPES = ("openai", "deepseek", "anthropic", "gemini", "http", "demo")
+_NOT_YET = frozenset({"gemini"})
 
 
 class ConfigError(ValueError):
@@ -315,6 +316,8 @@ def _provider(r: _Reader, value: Any, path: str, server: ServerConfig) -> Provid
     if ptype not in PROVIDER_TYPES:
         raise r.err(f"{path}.type", f"unknown provider type {ptype!r} (one of: {', '.join(PROVIDER_TYPES)})")
     assert ptype is not None
+    if ptype in _NOT_YET:
+        raise r.err(f"{path}.type", f"provider type {ptype!r} is not available in this version yet")
     # type-specific keys are allowed only for "http" (its spec lives beside the common keys)
     if ptype != "http":
         for k in m:
