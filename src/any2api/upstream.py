@@ -196,6 +196,19 @@ _BY_STATUS: dict[int, ErrorKind] = {
 }  # fmt: skip
 
 
+def match_rule(rules: Sequence[ErrorRule], status: int, body: bytes) -> ErrorRule | None:
+    """The first configured rule that matches an upstream answer (status, substring, regex)."""
+    for r in rules:
+        if r.upstream_status is not None and r.upstream_status != status:
+            continue
+        if r.match is not None and r.match.encode() not in body:
+            continue
+        if r.regex is not None and not r.regex.search(body.decode("utf-8", "replace")):
+            continue
+        return r
+    return None
+
+
 def map_upstream_error(
     status: int,
     body: bytes,
@@ -210,13 +223,8 @@ def map_upstream_error(
     if not msg:
         msg = f"HTTP {status}"
     retry_after = retry_after_seconds(headers)
-    for r in rules:
-        if r.upstream_status is not None and r.upstream_status != status:
-            continue
-        if r.match is not None and r.match.encode() not in body:
-            continue
-        if r.regex is not None and not r.regex.search(body.decode("utf-8", "replace")):
-            continue
+    r = match_rule(rules, status, body)
+    if r is not None:
         return GatewayError(
             r.kind,  # type: ignore[arg-type]
             msg, status=r.status or DEFAULT_STATUS[r.kind],  # type: ignore[index]

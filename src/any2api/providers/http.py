@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncGenerator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -25,7 +25,7 @@ from ..core.parts import FilePart, ReasoningPart, TextPart, ToolCallPart
 from ..core.request import ChatRequest
 from ..core.response import FinishReason, Usage
 from ..toolemu import ParsedCall, ToolBox, ToolCallParser, toolbox_for
-from ..upstream import Upstream, iter_body, map_upstream_error, read_body
+from ..upstream import Upstream, iter_body, map_upstream_error, match_rule, read_body
 from .base import Account, Provider, register
 from .httpapi.extract import BodyReader, Piece
 from .httpapi.messages import build_context
@@ -56,18 +56,6 @@ def _header_value(name: str, v: Any) -> str:
             "invalid_request", f"The value of header {name} would contain a line break", code="invalid_header"
         )
     return s
-
-
-def match_rule(rules: Sequence[ErrorRule], status: int, body: bytes) -> ErrorRule | None:
-    for r in rules:
-        if r.upstream_status is not None and r.upstream_status != status:
-            continue
-        if r.match is not None and r.match.encode() not in body:
-            continue
-        if r.regex is not None and not r.regex.search(body.decode("utf-8", "replace")):
-            continue
-        return r
-    return None
 
 
 @register("http")
