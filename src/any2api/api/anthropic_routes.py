@@ -58,23 +58,12 @@ def model_body(gw: Gateway, mid: str) -> bytes:
     return orjson.dumps(_model_json(gw, mid, routes[0].provider.name))
 
 
-class _JSONEndpoint:
-    """An authenticated GET answering JSON, with Anthropic error bodies."""
+async def _models(gw: Gateway, scope: Scope, headers: dict[str, str]) -> bytes:
+    return models_list_body(gw)
 
-    def __init__(self, rt: Runtime, render: Any) -> None:
-        self.rt = rt
-        self.render = render
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        gw = self.rt.gateway
-        headers = header_map(scope)
-        try:
-            await gw.auth.authenticate(bearer_token(headers))
-            body = self.render(gw, scope)
-        except GatewayError as e:
-            await send_bytes(send, DIALECT.error_status(e), DIALECT.render_error(e), error_headers(e))
-            return
-        await send_bytes(send, 200, body)
+async def _model(gw: Gateway, scope: Scope, headers: dict[str, str]) -> bytes:
+    return model_body(gw, scope["path_params"]["model_id"])
 
 
 class CountTokensEndpoint:
@@ -110,8 +99,10 @@ def build_routes(rt: Runtime) -> list[BaseRoute]:
     warm()  # the message_start estimator's encoding, loaded once before serving
     messages = ChatEndpoint(rt, DIALECT)
     count = CountTokensEndpoint(rt)
-    models = _JSONEndpoint(rt, lambda gw, scope: models_list_body(gw))
-    model = _JSONEndpoint(rt, lambda gw, scope: model_body(gw, scope["path_params"]["model_id"]))
+    from .app import Endpoint  # the app imports this module while building its routes
+
+    models = Endpoint(rt, _models)
+    model = Endpoint(rt, _model)
     return [
         Route("/v1/messages", messages, methods=["POST"]),
         Route("/anthropic/v1/messages", messages, methods=["POST"]),
