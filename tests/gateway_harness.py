@@ -19,8 +19,7 @@ from any2api.api.app import create_app
 from any2api.config import parse_config
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-FIXTURES = SHARED / "fixtures"
+FIXTURES = REPO / "tests" / "fixtures"
 
 
 class ThreadGateway:

@@ -35,7 +35,9 @@ def test_check_missing_file(tmp_path):
 
 
 def test_serve_subprocess_answers(spawn_gateway):
-    gw = spawn_gateway("auth: {keys: [sk-p]}\nproviders:\n  - {name: demo, type: demo, models: [demo-chat]}\n")
+    gw = spawn_gateway(
+        "auth: {keys: [sk-p]}\nproviders:\n  - {name: demo, type: demo, models: [demo-chat]}\n"
+    )
     from tests.rawhttp import request
 
     r = request("POST", gw.url + "/v1/chat/completions",

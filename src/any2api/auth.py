@@ -22,7 +22,10 @@ class Client:
     def check_model(self, model: str) -> None:
         if self.allowed_models is not None and model not in self.allowed_models:
             raise GatewayError(
-                "permission", f"This API key may not use model `{model}`.", param="model", code="model_not_allowed"
+                "permission",
+                f"This API key may not use model `{model}`.",
+                param="model",
+                code="model_not_allowed",
             )
 
 

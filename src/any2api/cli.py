@@ -44,7 +44,9 @@ def serve(
     port: Annotated[int | None, typer.Option(help="port (default: server.port)")] = None,
     workers: Annotated[int, typer.Option(help="worker processes")] = 1,
     demo: Annotated[bool, typer.Option("--demo", help="serve a built-in simulated provider")] = False,
-    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="data directory (ANY2API_DATA_DIR)")] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="data directory (ANY2API_DATA_DIR)")
+    ] = None,
     log_level: Annotated[str, typer.Option(help="log level")] = "warning",
 ) -> None:
     """Run the gateway."""
@@ -62,7 +64,9 @@ def serve(
         err.print(f"any2api demo on http://{h}:{p}  (API key: {demo_key()}; models: gpt-4o-mini, "
                   "deepseek-reasoner, claude-sonnet-4-20250514, ...)")  # fmt: skip
     elif not cfg.auth_keys:
-        err.print("[yellow]warning:[/yellow] auth.keys is empty: only keys created in the store will be accepted")
+        err.print(
+            "[yellow]warning:[/yellow] auth.keys is empty: only keys created in the store will be accepted"
+        )
     uvicorn.run(
         "any2api.api.app:app_factory", factory=True, host=h, port=p, workers=workers if workers > 1 else None,
         loop="uvloop", http="httptools", log_level=log_level, access_log=False, lifespan="on",
@@ -95,8 +99,12 @@ def check(
         chain = router.resolve(name)
         t.add_row(name, " -> ".join(f"{r.provider.name}/{r.model}" for r in chain))
     out.print(t)
-    out.print(f"providers: {', '.join(f'{p.name} ({p.type}, {len(p.api_keys)} key(s))' for p in cfg.providers)}")
-    out.print(f"client keys in config: {len(cfg.auth_keys)}; listening on {cfg.server.host}:{cfg.server.port}")
+    out.print(
+        f"providers: {', '.join(f'{p.name} ({p.type}, {len(p.api_keys)} key(s))' for p in cfg.providers)}"
+    )
+    out.print(
+        f"client keys in config: {len(cfg.auth_keys)}; listening on {cfg.server.host}:{cfg.server.port}"
+    )
 
 
 def _mount_optional() -> None:

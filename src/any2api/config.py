@@ -153,7 +153,9 @@ class _Lines:
         if isinstance(node, yaml.SequenceNode):
             return [self.walk(v, f"{path}[{i}]") for i, v in enumerate(node.value)]
         assert isinstance(node, yaml.ScalarNode)
-        if node.tag == "tag:yaml.org,2002:null" or (node.style is None and node.value in ("", "~", "null", "Null", "NULL")):
+        if node.tag == "tag:yaml.org,2002:null" or (
+            node.style is None and node.value in ("", "~", "null", "Null", "NULL")
+        ):
             return None
         value = yaml.safe_load(yaml.serialize(node))
         if isinstance(value, str) and "__ANY2API_ENV_" in value:
@@ -269,7 +271,9 @@ class _Reader:
             kind = self.str_(m.get("kind", m.get("class")), f"{p}.kind", required=True)
             assert kind is not None
             if kind not in DEFAULT_STATUS:
-                raise self.err(f"{p}.kind", f"unknown error class {kind!r} (one of: {', '.join(DEFAULT_STATUS)})")
+                raise self.err(
+                    f"{p}.kind", f"unknown error class {kind!r} (one of: {', '.join(DEFAULT_STATUS)})"
+                )
             rx = self.str_(m.get("regex"), f"{p}.regex")
             try:
                 compiled = re.compile(rx) if rx else None
@@ -322,7 +326,9 @@ def _provider(r: _Reader, value: Any, path: str, server: ServerConfig) -> Provid
     if ptype != "http":
         for k in m:
             if k not in _PROVIDER_KEYS:
-                raise r.err(f"{path}.{k}", f"unknown key (expected one of: {', '.join(sorted(_PROVIDER_KEYS))})")
+                raise r.err(
+                    f"{path}.{k}", f"unknown key (expected one of: {', '.join(sorted(_PROVIDER_KEYS))})"
+                )
     models_raw = m.get("models")
     models: list[ModelEntry] = []
     if models_raw is not None:
@@ -334,7 +340,9 @@ def _provider(r: _Reader, value: Any, path: str, server: ServerConfig) -> Provid
                 mm = r.mapping(mv, mp, {"id", "display_name", "name"})
                 mid = r.str_(mm.get("id"), f"{mp}.id", required=True)
                 assert mid is not None
-                models.append(ModelEntry(mid, r.str_(mm.get("display_name", mm.get("name")), f"{mp}.display_name")))
+                models.append(
+                    ModelEntry(mid, r.str_(mm.get("display_name", mm.get("name")), f"{mp}.display_name"))
+                )
             else:
                 mid = r.str_(mv, mp, required=True)
                 assert mid is not None
@@ -370,10 +378,13 @@ def _provider(r: _Reader, value: Any, path: str, server: ServerConfig) -> Provid
         param_clamps=clamps,
         reasoning_field=r.str_(m.get("reasoning_field"), f"{path}.reasoning_field"),
         passthrough=r.bool_(m.get("passthrough"), f"{path}.passthrough", True),
-        timeouts=r.timeouts(m.get("timeouts"), f"{path}.timeouts", server.timeouts) if m.get("timeouts") else None,
+        timeouts=r.timeouts(m.get("timeouts"), f"{path}.timeouts", server.timeouts)
+        if m.get("timeouts")
+        else None,
         error_rules=r.error_rules(m.get("error_rules"), f"{path}.error_rules"),
         proxy=r.str_(m.get("proxy"), f"{path}.proxy"),
-        options={k: v for k, v in m.items() if k not in _PROVIDER_KEYS} | r.mapping(m.get("options"), f"{path}.options"),
+        options={k: v for k, v in m.items() if k not in _PROVIDER_KEYS}
+        | r.mapping(m.get("options"), f"{path}.options"),
     )
     if ptype == "http":
         from .providers.httpapi.spec import compile_spec
@@ -393,7 +404,9 @@ def parse_config(text: str, source: str | None = None) -> Config:
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
-        raise ConfigError("", f"invalid YAML{f' at line {line}' if line else ''}: {getattr(e, 'problem', e)}") from None
+        raise ConfigError(
+            "", f"invalid YAML{f' at line {line}' if line else ''}: {getattr(e, 'problem', e)}"
+        ) from None
     lines = _Lines(env)
     raw = lines.walk(node, "") if node is not None else {}
     r = _Reader(lines)
@@ -409,7 +422,9 @@ def parse_config(text: str, source: str | None = None) -> Config:
     if not 0 <= server.port < 65536:
         raise r.err("server.port", "must be between 0 and 65535")
     server.max_body_bytes = r.int_(s.get("max_body_bytes"), "server.max_body_bytes", server.max_body_bytes)
-    server.heartbeat_seconds = r.num(s.get("heartbeat_seconds"), "server.heartbeat_seconds", server.heartbeat_seconds)
+    server.heartbeat_seconds = r.num(
+        s.get("heartbeat_seconds"), "server.heartbeat_seconds", server.heartbeat_seconds
+    )
     server.timeouts = r.timeouts(s.get("timeouts"), "server.timeouts", Timeouts())
     server.cors_origins = r.str_list(s.get("cors_origins"), "server.cors_origins")
 

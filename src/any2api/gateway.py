@@ -175,7 +175,11 @@ class Gateway:
         raise errors[-1]
 
     async def forward(
-        self, routes: tuple[Route, ...], body: dict[str, Any], stream: bool, headers: dict[str, str] | None = None
+        self,
+        routes: tuple[Route, ...],
+        body: dict[str, Any],
+        stream: bool,
+        headers: dict[str, str] | None = None,
     ) -> Forwarded:
         """Pass-through: send the client's own-dialect body to the first route/account that answers 2xx."""
         errors: list[GatewayError] = []

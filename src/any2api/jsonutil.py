@@ -14,7 +14,9 @@ dumps = orjson.dumps
 def loads_body(body: bytes) -> Any:
     """Decode a request body; malformed JSON is a 400 that says where it broke."""
     if not body or body.isspace():
-        raise GatewayError("invalid_request", "Request body is empty; expected a JSON object.", code="invalid_json")
+        raise GatewayError(
+            "invalid_request", "Request body is empty; expected a JSON object.", code="invalid_json"
+        )
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as e:

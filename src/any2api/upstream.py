@@ -62,10 +62,14 @@ class Upstream:
             ct = self._client_timeouts[t.connect] = aiohttp.ClientTimeout(total=None, sock_connect=t.connect)
         try:
             async with asyncio.timeout(t.first_byte):
-                return await self.session.request(method, url, data=data, headers=headers, proxy=proxy, timeout=ct)
+                return await self.session.request(
+                    method, url, data=data, headers=headers, proxy=proxy, timeout=ct
+                )
         except aiohttp.ConnectionTimeoutError:
             raise GatewayError(
-                "timeout", f"Could not connect to upstream within {t.connect:g}s", code="upstream_connect_timeout"
+                "timeout",
+                f"Could not connect to upstream within {t.connect:g}s",
+                code="upstream_connect_timeout",
             ) from None
         except TimeoutError:
             raise GatewayError(
@@ -73,10 +77,14 @@ class Upstream:
             ) from None
         except aiohttp.ClientConnectorError as e:
             raise GatewayError(
-                "upstream", f"Cannot connect to upstream: {e.os_error.strerror or e}", code="upstream_unreachable"
+                "upstream",
+                f"Cannot connect to upstream: {e.os_error.strerror or e}",
+                code="upstream_unreachable",
             ) from None
         except aiohttp.ClientError as e:
-            raise GatewayError("upstream", f"Upstream connection failed: {e}", code="upstream_error") from None
+            raise GatewayError(
+                "upstream", f"Upstream connection failed: {e}", code="upstream_error"
+            ) from None
 
 
 async def iter_body(
@@ -102,9 +110,13 @@ async def iter_body(
             yield None
             continue
         except aiohttp.ClientPayloadError as e:
-            raise GatewayError("upstream", f"Upstream stream broke: {e}", code="upstream_disconnected") from None
+            raise GatewayError(
+                "upstream", f"Upstream stream broke: {e}", code="upstream_disconnected"
+            ) from None
         except aiohttp.ClientError as e:
-            raise GatewayError("upstream", f"Upstream stream broke: {e}", code="upstream_disconnected") from None
+            raise GatewayError(
+                "upstream", f"Upstream stream broke: {e}", code="upstream_disconnected"
+            ) from None
         if not chunk:
             return
         last = loop.time()
@@ -116,9 +128,13 @@ async def read_body(resp: aiohttp.ClientResponse, timeout: float) -> bytes:
         async with asyncio.timeout(timeout):
             return await resp.read()
     except TimeoutError:
-        raise GatewayError("timeout", f"Upstream body not complete within {timeout:g}s", code="upstream_timeout") from None
+        raise GatewayError(
+            "timeout", f"Upstream body not complete within {timeout:g}s", code="upstream_timeout"
+        ) from None
     except aiohttp.ClientError as e:
-        raise GatewayError("upstream", f"Upstream connection broke: {e}", code="upstream_disconnected") from None
+        raise GatewayError(
+            "upstream", f"Upstream connection broke: {e}", code="upstream_disconnected"
+        ) from None
 
 
 _TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.I | re.S)

@@ -20,16 +20,23 @@ def demo(start_gateway, monkeypatch):
 
 def test_sync_non_stream(demo):
     client = openai.OpenAI(base_url=demo.url + "/v1", api_key=KEY)
-    r = client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "ping pong"}])
+    r = client.chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "ping pong"}]
+    )
     assert r.choices[0].message.content.endswith("You said: ping pong")
     assert r.choices[0].finish_reason == "stop"
-    assert r.usage.completion_tokens > 0 and r.usage.total_tokens == r.usage.prompt_tokens + r.usage.completion_tokens
+    assert (
+        r.usage.completion_tokens > 0
+        and r.usage.total_tokens == r.usage.prompt_tokens + r.usage.completion_tokens
+    )
 
 
 def test_sync_stream_with_usage_and_reasoning(demo):
     client = openai.OpenAI(base_url=demo.url + "/v1", api_key=KEY)
     stream = client.chat.completions.create(
-        model="deepseek-reasoner", messages=[{"role": "user", "content": "why"}], stream=True,
+        model="deepseek-reasoner",
+        messages=[{"role": "user", "content": "why"}],
+        stream=True,
         stream_options={"include_usage": True},
     )
     text, reasoning, usage, finish = "", "", None, None
@@ -49,10 +56,19 @@ def test_sync_stream_with_usage_and_reasoning(demo):
 def test_async_stream_tool_call(demo):
     async def run():
         client = openai.AsyncOpenAI(base_url=demo.url + "/v1", api_key=KEY)
-        tools = [{"type": "function", "function": {"name": "get_weather", "parameters": {
-            "type": "object", "properties": {"city": {"type": "string"}}}}}]
+        tools = [
+            {
+                "type": "function",
+                "function": {
+                    "name": "get_weather",
+                    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+                },
+            }
+        ]
         stream = await client.chat.completions.create(
-            model="gpt-4o-mini", messages=[{"role": "user", "content": "get_weather for Paris"}], tools=tools,
+            model="gpt-4o-mini",
+            messages=[{"role": "user", "content": "get_weather for Paris"}],
+            tools=tools,
             stream=True,
         )
         calls: dict[int, dict] = {}
@@ -82,7 +98,8 @@ def test_async_non_stream_max_tokens(demo):
     async def run():
         async with openai.AsyncOpenAI(base_url=demo.url + "/v1", api_key=KEY) as client:
             return await client.chat.completions.create(
-                model="gpt-4o", messages=[{"role": "user", "content": "hello"}], max_tokens=2)
+                model="gpt-4o", messages=[{"role": "user", "content": "hello"}], max_tokens=2
+            )
 
     r = asyncio.run(run())
     assert r.choices[0].finish_reason == "length"

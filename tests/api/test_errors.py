@@ -9,7 +9,9 @@ from tests.rawhttp import request
 
 KEY = "sk-any2api-demo"
 AUTH = {"Authorization": f"Bearer {KEY}"}
-SMALL = DEMO_YAML.replace("server: {host: 127.0.0.1, port: 8000}", "server: {host: 127.0.0.1, port: 8000, max_body_bytes: 2000}")
+SMALL = DEMO_YAML.replace(
+    "server: {host: 127.0.0.1, port: 8000}", "server: {host: 127.0.0.1, port: 8000, max_body_bytes: 2000}"
+)
 
 
 @pytest.fixture
@@ -40,16 +42,48 @@ CASES = [
     (b'{"model":5,"messages":[{"role":"user","content":"x"}]}', 400, "model", "invalid_type"),
     (b'{"model":"gpt-4o"}', 400, "messages", "missing_required_parameter"),
     (b'{"model":"gpt-4o","messages":"hi"}', 400, "messages", "invalid_type"),
-    (b'{"model":"gpt-4o","messages":[{"content":"x"}]}', 400, "messages[0].role", "missing_required_parameter"),
-    (b'{"model":"gpt-4o","messages":[{"role":"wizard","content":"x"}]}', 400, "messages[0].role", "invalid_value"),
-    (b'{"model":"gpt-4o","messages":[{"role":"user","content":[{"type":"video"}]}]}', 400,
-     "messages[0].content[0].type", "invalid_value"),
-    (b'{"model":"gpt-4o","messages":[{"role":"user","content":"x"}],"temperature":"hot"}', 400, "temperature",
-     "invalid_type"),
-    (b'{"model":"gpt-4o","messages":[{"role":"user","content":"x"}],"stream":"yes"}', 400, "stream", "invalid_type"),
-    (b'{"model":"gpt-4o","messages":[{"role":"user","content":"x"}],"tools":[{"type":"function"}]}', 400,
-     "tools[0].function", "invalid_type"),
-    (b'{"model":"gpt-4o","messages":[{"role":"tool","content":"x"}]}', 400, "messages[0].tool_call_id", "invalid_type"),
+    (
+        b'{"model":"gpt-4o","messages":[{"content":"x"}]}',
+        400,
+        "messages[0].role",
+        "missing_required_parameter",
+    ),
+    (
+        b'{"model":"gpt-4o","messages":[{"role":"wizard","content":"x"}]}',
+        400,
+        "messages[0].role",
+        "invalid_value",
+    ),
+    (
+        b'{"model":"gpt-4o","messages":[{"role":"user","content":[{"type":"video"}]}]}',
+        400,
+        "messages[0].content[0].type",
+        "invalid_value",
+    ),
+    (
+        b'{"model":"gpt-4o","messages":[{"role":"user","content":"x"}],"temperature":"hot"}',
+        400,
+        "temperature",
+        "invalid_type",
+    ),
+    (
+        b'{"model":"gpt-4o","messages":[{"role":"user","content":"x"}],"stream":"yes"}',
+        400,
+        "stream",
+        "invalid_type",
+    ),
+    (
+        b'{"model":"gpt-4o","messages":[{"role":"user","content":"x"}],"tools":[{"type":"function"}]}',
+        400,
+        "tools[0].function",
+        "invalid_type",
+    ),
+    (
+        b'{"model":"gpt-4o","messages":[{"role":"tool","content":"x"}]}',
+        400,
+        "messages[0].tool_call_id",
+        "invalid_type",
+    ),
     (b'{"model":"nope","messages":[{"role":"user","content":"x"}]}', 404, "model", "model_not_found"),
 ]
 
@@ -94,7 +128,9 @@ def test_chat_endpoint_uses_proxy_worker_error_shape(gw):
     assert r.status == 401 and r.json()["error"] == "unauthorized"
     r = request("POST", gw.url + "/chat", {"model": "gpt-4o"}, AUTH)
     assert r.status == 400 and "messages" in r.json()["details"]
-    r = request("POST", gw.url + "/chat", {"model": "nope", "messages": [{"role": "user", "content": "x"}]}, AUTH)
+    r = request(
+        "POST", gw.url + "/chat", {"model": "nope", "messages": [{"role": "user", "content": "x"}]}, AUTH
+    )
     assert r.status == 404 and r.json()["error"] == "not_found"
 
 

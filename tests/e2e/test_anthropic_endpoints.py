@@ -15,7 +15,7 @@ from tests.sim import Script, Text, ToolCall, Usage
 
 from .test_anthropic_matrix import KEY, MODELS, ant_client, make_gateway
 
-CC = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "requests" / "claude-code"
+CC = Path(__file__).resolve().parents[1] / "fixtures" / "requests" / "claude-code"
 AUTH = {"x-api-key": KEY, "anthropic-version": "2023-06-01"}
 
 

@@ -80,7 +80,15 @@ def client(gw, **kw) -> openai.OpenAI:
 
 
 def collect_stream(stream) -> dict:
-    out = {"content": "", "reasoning": "", "refusal": "", "tools": {}, "finish": None, "usage": None, "chunks": 0}
+    out = {
+        "content": "",
+        "reasoning": "",
+        "refusal": "",
+        "tools": {},
+        "finish": None,
+        "usage": None,
+        "chunks": 0,
+    }
     for chunk in stream:
         out["chunks"] += 1
         if chunk.usage:
@@ -111,7 +119,10 @@ def collect_message(r) -> dict:
         "content": m.content or "",
         "reasoning": getattr(m, "reasoning_content", None) or "",
         "refusal": m.refusal or "",
-        "tools": [{"id": t.id, "name": t.function.name, "arguments": t.function.arguments} for t in m.tool_calls or []],
+        "tools": [
+            {"id": t.id, "name": t.function.name, "arguments": t.function.arguments}
+            for t in m.tool_calls or []
+        ],
         "finish": r.choices[0].finish_reason,
         "usage": r.usage.model_dump(exclude_none=True) if r.usage else None,
     }
@@ -122,12 +133,24 @@ ARGS_B = '{"query":"a,b","n":3}'
 
 SCENARIOS = {
     "text": lambda: Script([Text("Hello there, world!", split=4)], usage=Usage(11, 5)),
-    "reasoning": lambda: Script([Reasoning("Let me think about it.", split=5), Text("Answer: 42", split=3)],
-                                usage=Usage(7, 12, reasoning_tokens=6)),
-    "one_tool": lambda: Script([Text("Checking."), ToolCall("get_weather", ARGS_A, id="call_a", split=5)], usage=Usage(20, 9)),
+    "reasoning": lambda: Script(
+        [Reasoning("Let me think about it.", split=5), Text("Answer: 42", split=3)],
+        usage=Usage(7, 12, reasoning_tokens=6),
+    ),
+    "one_tool": lambda: Script(
+        [Text("Checking."), ToolCall("get_weather", ARGS_A, id="call_a", split=5)], usage=Usage(20, 9)
+    ),
     "parallel_interleaved": lambda: Script(
-        [Parallel([ToolCall("get_weather", ARGS_A, id="call_a", split=4), ToolCall("search", ARGS_B, id="call_b", split=3)])],
-        usage=Usage(30, 14)),
+        [
+            Parallel(
+                [
+                    ToolCall("get_weather", ARGS_A, id="call_a", split=4),
+                    ToolCall("search", ARGS_B, id="call_b", split=3),
+                ]
+            )
+        ],
+        usage=Usage(30, 14),
+    ),
     "length": lambda: Script([Text("truncated answ", split=5)], finish="length", usage=Usage(3, 4)),
     "refusal": lambda: Script([Refusal("I can't help with that.", split=6)], usage=Usage(3, 4)),
 }
@@ -140,10 +163,15 @@ def test_fast_and_translating_paths_agree(gw, sim, name):
     for provider in ("fast", "slow"):
         msgs = [{"role": "user", "content": "hi"}]
         sim.enqueue(SCENARIOS[name]())
-        results[(provider, "stream")] = collect_stream(c.chat.completions.create(
-            model=f"{provider}/m1", messages=msgs, stream=True, stream_options={"include_usage": True}))
+        results[(provider, "stream")] = collect_stream(
+            c.chat.completions.create(
+                model=f"{provider}/m1", messages=msgs, stream=True, stream_options={"include_usage": True}
+            )
+        )
         sim.enqueue(SCENARIOS[name]())
-        results[(provider, "json")] = collect_message(c.chat.completions.create(model=f"{provider}/m1", messages=msgs))
+        results[(provider, "json")] = collect_message(
+            c.chat.completions.create(model=f"{provider}/m1", messages=msgs)
+        )
     fast, slow = results[("fast", "stream")], results[("slow", "stream")]
     for k in ("content", "reasoning", "refusal", "tools", "finish", "usage"):
         assert fast[k] == slow[k], k
@@ -165,8 +193,12 @@ def test_fast_and_translating_paths_agree(gw, sim, name):
 def test_usage_chunk_only_when_asked(gw, sim):
     for provider in ("fast", "slow"):
         sim.enqueue(Script([Text("hi there")], usage=Usage(2, 2)))
-        r = request("POST", gw.url + "/v1/chat/completions", {
-            "model": f"{provider}/m1", "stream": True, "messages": [{"role": "user", "content": "x"}]}, AUTH)
+        r = request(
+            "POST",
+            gw.url + "/v1/chat/completions",
+            {"model": f"{provider}/m1", "stream": True, "messages": [{"role": "user", "content": "x"}]},
+            AUTH,
+        )
         data = r.sse_data()
         assert data[-1] == "[DONE]"
         assert not any('"usage":{' in d for d in data), provider
@@ -178,8 +210,15 @@ def test_upstream_request_carries_params_and_unknown_fields(gw, sim):
     c = client(gw)
     sim.enqueue(Script.text("ok"))
     c.chat.completions.create(
-        model="fast/m1", messages=[{"role": "user", "content": "x"}], temperature=0.3, top_p=0.9, seed=7,
-        stop=["END"], user="u1", max_tokens=50, response_format={"type": "json_object"},
+        model="fast/m1",
+        messages=[{"role": "user", "content": "x"}],
+        temperature=0.3,
+        top_p=0.9,
+        seed=7,
+        stop=["END"],
+        user="u1",
+        max_tokens=50,
+        response_format={"type": "json_object"},
         extra_body={"frequency_penalty": 0.5, "vendor_knob": {"a": 1}},
     )
     body = sim.last.json
@@ -201,7 +240,9 @@ def test_image_parts_reach_the_upstream(gw, sim):
                {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}}]  # fmt: skip
     for provider in ("fast", "slow"):
         sim.enqueue(Script.text("a cat"))
-        r = client(gw).chat.completions.create(model=f"{provider}/m1", messages=[{"role": "user", "content": content}])
+        r = client(gw).chat.completions.create(
+            model=f"{provider}/m1", messages=[{"role": "user", "content": content}]
+        )
         assert r.choices[0].message.content == "a cat"
         sent = sim.last.json["messages"][0]["content"]
         assert sent[1] == {"type": "image_url", "image_url": {"url": data_url, "detail": "low"}}
@@ -223,9 +264,13 @@ def test_upstream_429_keeps_retry_after_and_message(gw, sim, provider):
 @pytest.mark.parametrize("provider", ["fast", "slow"])
 def test_upstream_500_is_502_with_reason(gw, sim, provider):
     for _ in range(3):
-        sim.enqueue(openai_error(500, "The server had an error while processing your request.", "server_error"))
+        sim.enqueue(
+            openai_error(500, "The server had an error while processing your request.", "server_error")
+        )
     with pytest.raises(openai.APIStatusError) as e:
-        client(gw).chat.completions.create(model=f"{provider}/m1", messages=[{"role": "user", "content": "x"}])
+        client(gw).chat.completions.create(
+            model=f"{provider}/m1", messages=[{"role": "user", "content": "x"}]
+        )
     assert e.value.status_code == 502
     assert "server had an error" in e.value.message and "500" in e.value.message
 
@@ -249,8 +294,11 @@ def test_upstream_400_passes_reason_and_is_not_retried(gw, sim):
 
 
 def test_error_rule_maps_body_to_quota_exceeded(gw, sim):
-    sim.enqueue(Script.fail(403, {"error": "Daily usage limit exceeded, try tomorrow"}, path=None)
-                if False else Script.fail(403, {"error": "Daily usage limit exceeded, try tomorrow"}))
+    sim.enqueue(
+        Script.fail(403, {"error": "Daily usage limit exceeded, try tomorrow"}, path=None)
+        if False
+        else Script.fail(403, {"error": "Daily usage limit exceeded, try tomorrow"})
+    )
     r = request("POST", gw.url + "/v1/chat/completions",
                 {"model": "edge/deepseek-chat", "messages": [{"role": "user", "content": "x"}]}, AUTH)  # fmt: skip
     assert r.status == 429
@@ -261,8 +309,11 @@ def test_error_rule_maps_body_to_quota_exceeded(gw, sim):
 
 def test_custom_chat_path_endpoint(gw, sim):
     sim.enqueue(Script([Text("from edge", split=3)]))
-    out = collect_stream(client(gw).chat.completions.create(
-        model="edge/deepseek-chat", messages=[{"role": "user", "content": "x"}], stream=True))
+    out = collect_stream(
+        client(gw).chat.completions.create(
+            model="edge/deepseek-chat", messages=[{"role": "user", "content": "x"}], stream=True
+        )
+    )
     assert out["content"] == "from edge" and sim.last.path == "/api/ai"
     assert "authorization" not in {k.lower() for k in sim.last.headers}
 
@@ -275,8 +326,11 @@ def test_retry_on_another_account_then_fallback_chain(gw, sim):
     assert len(keys) == 2 and keys[0] != keys[1]
     sim.clear()
     sim.enqueue(openai_error(503, "overloaded", "server_error"), Script([Text("from backup", split=2)]))
-    out = collect_stream(client(gw).chat.completions.create(
-        model="chain", messages=[{"role": "user", "content": "x"}], stream=True))
+    out = collect_stream(
+        client(gw).chat.completions.create(
+            model="chain", messages=[{"role": "user", "content": "x"}], stream=True
+        )
+    )
     assert out["content"] == "from backup"
     assert [q.json["model"] for q in sim.chat_requests] == ["m1", "backup"]
 
@@ -295,8 +349,11 @@ def test_mid_stream_drop_ends_with_error_event_and_done(gw, sim, provider):
     assert text == "partial "
     with pytest.raises(openai.APIError):
         sim.enqueue(Script([Text("partial ", split=4), Drop()]))
-        collect_stream(client(gw).chat.completions.create(
-            model=f"{provider}/m1", messages=[{"role": "user", "content": "x"}], stream=True))
+        collect_stream(
+            client(gw).chat.completions.create(
+                model=f"{provider}/m1", messages=[{"role": "user", "content": "x"}], stream=True
+            )
+        )
 
 
 def test_mid_stream_error_event_from_upstream(gw, sim):
@@ -345,7 +402,9 @@ providers:
 def test_client_disconnect_cancels_upstream(gw, sim, provider):
     sim.enqueue(Script([Text("first"), Comment("x"), Delay(0.1), *[Text(" more"), Delay(0.1)] * 30]))
     sock = socket.create_connection(("127.0.0.1", gw.port))
-    body = json.dumps({"model": f"{provider}/m1", "stream": True, "messages": [{"role": "user", "content": "x"}]})
+    body = json.dumps(
+        {"model": f"{provider}/m1", "stream": True, "messages": [{"role": "user", "content": "x"}]}
+    )
     sock.sendall((f"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {KEY}\r\n"
                   f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n{body}").encode())  # fmt: skip
     assert b"200" in sock.recv(4096)
@@ -357,20 +416,39 @@ def test_client_disconnect_cancels_upstream(gw, sim, provider):
 def test_deepseek_reasoning_is_sent_back_with_tool_calls(gw, sim):
     c = client(gw)
     tools = [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}]
-    sim.enqueue(Script([Reasoning("I should call the tool.", split=6), ToolCall("get_weather", '{"city":"Rome"}')]))
-    out = collect_stream(c.chat.completions.create(
-        model="ds/deepseek-reasoner", messages=[{"role": "user", "content": "weather?"}], tools=tools, stream=True))
+    sim.enqueue(
+        Script([Reasoning("I should call the tool.", split=6), ToolCall("get_weather", '{"city":"Rome"}')])
+    )
+    out = collect_stream(
+        c.chat.completions.create(
+            model="ds/deepseek-reasoner",
+            messages=[{"role": "user", "content": "weather?"}],
+            tools=tools,
+            stream=True,
+        )
+    )
     assert out["reasoning"] == "I should call the tool." and out["finish"] == "tool_calls"
     call = out["tools"][0]
     # the client sends the tool turn back WITHOUT reasoning_content (as the openai SDK's users do)
     history = [
         {"role": "user", "content": "weather?"},
-        {"role": "assistant", "content": None, "tool_calls": [
-            {"id": call["id"], "type": "function", "function": {"name": "get_weather", "arguments": call["arguments"]}}]},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": call["id"],
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": call["arguments"]},
+                }
+            ],
+        },
         {"role": "tool", "tool_call_id": call["id"], "content": "sunny"},
     ]
     sim.enqueue(Script.text("It is sunny."))
-    r = c.chat.completions.create(model="ds/deepseek-reasoner", messages=history, tools=tools, max_completion_tokens=99)
+    r = c.chat.completions.create(
+        model="ds/deepseek-reasoner", messages=history, tools=tools, max_completion_tokens=99
+    )
     assert r.choices[0].message.content == "It is sunny."
     sent = sim.last.json
     assert sent["messages"][1]["reasoning_content"] == "I should call the tool."
@@ -396,10 +474,14 @@ def test_fixture_replays_through_both_paths(gw, sim, fixtures_dir, fixture, prov
                 expected["reasoning"] += d.get("reasoning_content") or ""
                 for tc in d.get("tool_calls") or []:
                     expected["args"][tc["index"]] = expected["args"].get(tc["index"], "") + (
-                        tc.get("function", {}).get("arguments") or "")
+                        tc.get("function", {}).get("arguments") or ""
+                    )
     sim.enqueue(Script.replay(fixture))
-    out = collect_stream(client(gw).chat.completions.create(
-        model=f"{provider}/m1", messages=[{"role": "user", "content": "x"}], stream=True))
+    out = collect_stream(
+        client(gw).chat.completions.create(
+            model=f"{provider}/m1", messages=[{"role": "user", "content": "x"}], stream=True
+        )
+    )
     assert out["content"] == expected["content"]
     assert out["reasoning"] == expected["reasoning"]
     assert [t["arguments"] for t in out["tools"]] == [expected["args"][i] for i in sorted(expected["args"])]
@@ -416,9 +498,6 @@ providers:
     sim.enqueue(Script.text("discovered"))
     r = client(gw).chat.completions.create(model=sim.models[0], messages=[{"role": "user", "content": "x"}])
     assert r.choices[0].message.content == "discovered"
-
-
-
 
 
 def test_connect_timeout_is_504(start_gateway):

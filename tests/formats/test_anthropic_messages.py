@@ -41,8 +41,7 @@ from any2api.formats.openai_chat import OPENAI_CHAT
 from any2api.providers.openai_wire import ChunkParser
 from any2api.providers.profiles import BUILTIN
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
-FIX = SHARED / "fixtures"
+FIX = Path(__file__).resolve().parents[1] / "fixtures"
 CC = FIX / "requests" / "claude-code"
 
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from any2api.formats.openai_chat import OpenAIUsageSniffer
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 STREAMS = ["openai/chat-stream-tool-call-include-usage.sse", "openai/chat-stream-refusal-include-usage.sse"]
 
 
@@ -49,7 +49,10 @@ def test_any_split_keeps_bytes_and_finds_usage(name: str, cuts: list[int]) -> No
     out, s = _run(body, cuts, strip=False)
     assert out == body
     u = s.usage()
-    assert u is not None and (u.input_tokens, u.output_tokens) == (expected["prompt_tokens"], expected["completion_tokens"])
+    assert u is not None and (u.input_tokens, u.output_tokens) == (
+        expected["prompt_tokens"],
+        expected["completion_tokens"],
+    )
     out, s = _run(body, cuts, strip=True)
     kept = _events(out)
     assert [e for e in _events(body) if b'"choices":[]' not in e or b'"usage"' not in e] == kept

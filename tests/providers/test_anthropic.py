@@ -23,8 +23,7 @@ from any2api.providers.anthropic import AnthropicProvider, MessageStreamParser, 
 from any2api.providers.base import Account
 from any2api.upstream import Upstream
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
-FIX = SHARED / "fixtures"
+FIX = Path(__file__).resolve().parents[1] / "fixtures"
 ANT = FIX / "anthropic"
 CC = FIX / "requests" / "claude-code"
 

@@ -18,7 +18,7 @@ sim.register("name", script) for ``[[sim:name]]`` in the last user message, sim.
 answer is ``echo: <last user text>``.
 """
 
-from .fixtures import FIXTURES_DIR, SHARED_DIR
+from .fixtures import FIXTURES_DIR
 from .script import (
     Comment,
     Delay,
@@ -47,7 +47,6 @@ from .server import RecordedRequest, SimServer
 
 __all__ = [
     "FIXTURES_DIR",
-    "SHARED_DIR",
     "Comment",
     "Delay",
     "Drop",

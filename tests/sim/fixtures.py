@@ -21,8 +21,9 @@ from .script import Fixture, Raw, Script, ScriptError
 from .wire import Event, Op, Reply
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SHARED_DIR = REPO_ROOT.parent / "shared"
-FIXTURES_DIR = SHARED_DIR / "fixtures"
+FIXTURES_DIR = REPO_ROOT / "tests" / "fixtures"
+"""Recorded provider responses and captured client requests (copied from the project's shared fixtures;
+see PROVENANCE.md there)."""
 
 _SSE_HEADERS = {"Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache"}
 _EVENT_END = re.compile(rb"\r\n\r\n|\n\n|\r\r")

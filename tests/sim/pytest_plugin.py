@@ -3,7 +3,7 @@
 * ``sim_server``: one simulator for the whole session.
 * ``sim``: the same server, cleared before and after each test; the test fails if the simulator
   recorded errors (unknown ``[[sim:NAME]]``, a script step the dialect cannot express, a crash).
-* ``shared_dir`` / ``fixtures_dir``: the shared directory next to the repository and its fixtures.
+* ``fixtures_dir``: the recorded fixtures in ``tests/fixtures``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from .fixtures import FIXTURES_DIR, SHARED_DIR
+from .fixtures import FIXTURES_DIR
 from .server import SimServer
 
 
@@ -31,11 +31,6 @@ def sim(sim_server: SimServer) -> Iterator[SimServer]:
     sim_server.clear()
     if errors:
         pytest.fail("simulator errors:\n" + "\n".join(errors), pytrace=False)
-
-
-@pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    return SHARED_DIR
 
 
 @pytest.fixture(scope="session")

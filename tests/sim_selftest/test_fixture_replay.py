@@ -18,8 +18,6 @@ from tests.sim import FIXTURES_DIR, Script, SimServer
 from tests.sim.fixtures import error_status, split_sse
 from tests.sim_selftest.raw_http import request
 
-pytestmark = pytest.mark.skipif(not FIXTURES_DIR.is_dir(), reason="shared/fixtures not present")
-
 
 def _files(*patterns: str) -> list[str]:
     out: set[str] = set()

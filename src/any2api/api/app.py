@@ -97,7 +97,9 @@ async def get_model(gw: Gateway, scope: Scope, headers: dict[str, str]) -> bytes
         if render is not None:
             return render(gw, mid)  # type: ignore[no-any-return]
     routes = gw.router.resolve(mid)
-    return orjson.dumps({"id": mid, "object": "model", "created": gw.started_at, "owned_by": routes[0].provider.name})
+    return orjson.dumps(
+        {"id": mid, "object": "model", "created": gw.started_at, "owned_by": routes[0].provider.name}
+    )
 
 
 async def health(gw: Gateway, scope: Scope, headers: dict[str, str]) -> bytes:
@@ -231,4 +233,3 @@ def app_factory() -> FrontDoor:
     if not path:
         raise RuntimeError("ANY2API_CONFIG is not set")
     return create_app(load_config(path))
-

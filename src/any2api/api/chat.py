@@ -91,7 +91,13 @@ class ChatEndpoint:
     # ---------------------------------------------------------------- translating path
 
     async def _complete(
-        self, send: Send, gw: Gateway, client: Client, routes: tuple[Route, ...], req: ChatRequest, started: float
+        self,
+        send: Send,
+        gw: Gateway,
+        client: Client,
+        routes: tuple[Route, ...],
+        req: ChatRequest,
+        started: float,
     ) -> None:
         acc = Accumulator()
         try:
@@ -128,7 +134,9 @@ class ChatEndpoint:
             await send({"type": "http.response.body", "body": renderer.event(first), "more_body": True})
             async for ev in _with_heartbeats(agen, hb):
                 if ev is None:
-                    await send({"type": "http.response.body", "body": renderer.heartbeat(), "more_body": True})
+                    await send(
+                        {"type": "http.response.body", "body": renderer.heartbeat(), "more_body": True}
+                    )
                     continue
                 if isinstance(ev, UsageEvent):
                     usage.merge(ev.usage)
@@ -196,7 +204,13 @@ class ChatEndpoint:
                         tail = sniffer.flush() if sniffer is not None else b""
                         if tail:
                             tail += b"\n\n"
-                        await send({"type": "http.response.body", "body": tail + renderer.error(e), "more_body": False})
+                        await send(
+                            {
+                                "type": "http.response.body",
+                                "body": tail + renderer.error(e),
+                                "more_body": False,
+                            }
+                        )
                         return
                     tail = sniffer.flush() if sniffer is not None else b""
                     await send({"type": "http.response.body", "body": tail, "more_body": False})

@@ -82,7 +82,10 @@ def _copy_part(part: OutputPart) -> OutputPart:
         return TextPart(part.text, provider_details=part.provider_details)
     if isinstance(part, ReasoningPart):
         return ReasoningPart(
-            part.text, signature=part.signature, redacted=part.redacted, provider_details=part.provider_details
+            part.text,
+            signature=part.signature,
+            redacted=part.redacted,
+            provider_details=part.provider_details,
         )
     if isinstance(part, ToolCallPart):
         return ToolCallPart(part.id, part.name, part.arguments, provider_details=part.provider_details)

@@ -40,7 +40,9 @@ def _type(v: Any) -> str:
 
 def _expect(cond: bool, field: str, what: str, v: Any) -> None:
     if not cond:
-        raise invalid(f"Invalid type for '{field}': expected {what}, but got {_type(v)}.", field, "invalid_type")
+        raise invalid(
+            f"Invalid type for '{field}': expected {what}, but got {_type(v)}.", field, "invalid_type"
+        )
 
 
 def _num(body: dict[str, Any], key: str) -> float | None:
@@ -126,13 +128,17 @@ def _content_parts(content: Any, field: str, role: str) -> list[Part]:
                 head, _, data = data.partition(",")
                 media_type = head[5:].split(";")[0] or None
             if data is None and f.get("file_id") is None:
-                raise invalid(f"'{pf}.file' needs 'file_data' or 'file_id'.", f"{pf}.file", "missing_required_parameter")
+                raise invalid(
+                    f"'{pf}.file' needs 'file_data' or 'file_id'.", f"{pf}.file", "missing_required_parameter"
+                )
             parts.append(FilePart(data=data, file_id=f.get("file_id"), filename=f.get("filename"),
                                   media_type=media_type))  # fmt: skip
         elif t == "refusal" and role == "assistant":
             parts.append(TextPart(str(p.get("refusal", "")), provider_details={"openai": {"refusal": True}}))
         elif t == "input_audio":
-            raise invalid(f"Audio input ('{pf}') is not supported by this gateway.", f"{pf}.type", "unsupported_content")
+            raise invalid(
+                f"Audio input ('{pf}') is not supported by this gateway.", f"{pf}.type", "unsupported_content"
+            )
         else:
             raise invalid(
                 f"Invalid value for '{pf}.type': {t!r}. Supported values are: 'text', 'image_url' and 'file'.",
@@ -182,7 +188,9 @@ def _reasoning_parts(m: dict[str, Any]) -> list[Part]:
                 out.append(ReasoningPart("", redacted=str(d.get("data", ""))))
             else:
                 sig = d.get("signature")
-                out.append(ReasoningPart(str(d.get("text", "")), signature=sig if isinstance(sig, str) else None))
+                out.append(
+                    ReasoningPart(str(d.get("text", "")), signature=sig if isinstance(sig, str) else None)
+                )
         return out
     rc = m.get("reasoning_content")
     if rc is None:
@@ -201,12 +209,18 @@ def parse_request(body: Any) -> ChatRequest:
         if role in ("tool", "function"):
             tcid = m.get("tool_call_id") if role == "tool" else (m.get("name") or "")
             if role == "tool":
-                _expect(isinstance(tcid, str) and bool(tcid), f"{field}.tool_call_id", "a non-empty string", tcid)
+                _expect(
+                    isinstance(tcid, str) and bool(tcid), f"{field}.tool_call_id", "a non-empty string", tcid
+                )
             content = m.get("content")
             parts = _content_parts(content, f"{field}.content", role)
             result: str | list[Part]
             if all(isinstance(p, TextPart) for p in parts):
-                result = content if isinstance(content, str) else "".join(p.text for p in parts if isinstance(p, TextPart))
+                result = (
+                    content
+                    if isinstance(content, str)
+                    else "".join(p.text for p in parts if isinstance(p, TextPart))
+                )
             else:
                 result = parts
             messages.append(Message("tool", [ToolResultPart(str(tcid), result, name=m.get("name"))]))
@@ -218,7 +232,11 @@ def parse_request(body: Any) -> ChatRequest:
                 parts += _tool_calls(m["tool_calls"], f"{field}.tool_calls")
             elif isinstance(m.get("function_call"), dict):
                 fc = m["function_call"]
-                parts.append(ToolCallPart(str(fc.get("name", "")), str(fc.get("name", "")), str(fc.get("arguments", ""))))
+                parts.append(
+                    ToolCallPart(
+                        str(fc.get("name", "")), str(fc.get("name", "")), str(fc.get("arguments", ""))
+                    )
+                )
         else:
             if "content" not in m:
                 raise invalid(f"Missing required parameter: '{field}.content'.", f"{field}.content",
@@ -253,7 +271,11 @@ def parse_request(body: Any) -> ChatRequest:
         req.user = user
     tools = body.get("tools")
     if tools is None and body.get("functions") is not None:
-        tools = [{"type": "function", "function": f} for f in body["functions"]] if isinstance(body["functions"], list) else body["functions"]
+        tools = (
+            [{"type": "function", "function": f} for f in body["functions"]]
+            if isinstance(body["functions"], list)
+            else body["functions"]
+        )
     if tools is not None:
         _expect(isinstance(tools, list), "tools", "an array", tools)
         req.tools = []
@@ -281,7 +303,9 @@ def parse_request(body: Any) -> ChatRequest:
             _expect(isinstance(tc, dict), "tool_choice", "a string or an object", tc)
             fn = tc.get("function") if "function" in tc else tc
             name = fn.get("name") if isinstance(fn, dict) else None
-            _expect(isinstance(name, str) and bool(name), "tool_choice.function.name", "a non-empty string", name)
+            _expect(
+                isinstance(name, str) and bool(name), "tool_choice.function.name", "a non-empty string", name
+            )
             req.tool_choice = ToolChoice("tool", name=name)
     ptc = body.get("parallel_tool_calls")
     if ptc is not None:
@@ -356,7 +380,9 @@ def message_json(parts: list[OutputPart]) -> dict[str, Any]:
         elif isinstance(p, ReasoningPart):
             reasoning.append(p)
         elif isinstance(p, ToolCallPart):
-            calls.append({"id": p.id, "type": "function", "function": {"name": p.name, "arguments": p.arguments}})
+            calls.append(
+                {"id": p.id, "type": "function", "function": {"name": p.name, "arguments": p.arguments}}
+            )
         else:
             assert_never(p)
     msg: dict[str, Any] = {"role": "assistant", "content": "".join(text) if text or not calls else None}
@@ -460,7 +486,9 @@ class OpenAIStreamRenderer(StreamRenderer):
                 ti = self._tool_index[e.index] = len(self._tool_index)
                 self._kinds[e.index] = "tool"
                 fn = {"name": p.name, "arguments": p.arguments}
-                return pre + self._chunk({"tool_calls": [{"index": ti, "id": p.id, "type": "function", "function": fn}]})
+                return pre + self._chunk(
+                    {"tool_calls": [{"index": ti, "id": p.id, "type": "function", "function": fn}]}
+                )
             if isinstance(p, ReasoningPart):
                 self._kinds[e.index] = "reasoning"
                 ri = self._reasoning_index[e.index] = len(self._reasoning_index)

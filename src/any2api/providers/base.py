@@ -104,7 +104,12 @@ class Provider:
         return True
 
     async def forward(
-        self, body: dict[str, Any], model: str, account: Account, stream: bool, headers: dict[str, str] | None = None
+        self,
+        body: dict[str, Any],
+        model: str,
+        account: Account,
+        stream: bool,
+        headers: dict[str, str] | None = None,
     ) -> ClientResponse:
         """Pass-through: send a body already in this provider's dialect (only ``model`` and the profile's
         parameter rules change). Returns the upstream response when it is 2xx (the caller reads and

@@ -46,8 +46,10 @@ class DemoProvider(Provider):
                     last_user = p.text
                 elif isinstance(p, ToolResultPart):
                     last_tool = p
-        if req.messages and req.messages[-1].role not in ("tool",) and not any(
-            isinstance(p, ToolResultPart) for p in req.messages[-1].parts
+        if (
+            req.messages
+            and req.messages[-1].role not in ("tool",)
+            and not any(isinstance(p, ToolResultPart) for p in req.messages[-1].parts)
         ):
             last_tool = None
         yield ResponseStart(f"chatcmpl-demo-{uuid.uuid4().hex[:16]}", model, int(time.time()))
@@ -65,7 +67,9 @@ class DemoProvider(Provider):
         tool = None
         if req.tools and last_tool is None and (req.tool_choice is None or req.tool_choice.mode != "none"):
             for t in req.tools:
-                if t.name.lower() in last_user.lower() or (req.tool_choice and req.tool_choice.mode != "auto"):
+                if t.name.lower() in last_user.lower() or (
+                    req.tool_choice and req.tool_choice.mode != "auto"
+                ):
                     tool = t
                     break
         if tool is not None:

@@ -63,19 +63,28 @@ class OpenAICompatProvider(Provider):
         if self.memory is None:
             return True
         messages = body.get("messages", ())
-        return "tools" not in body and not any(isinstance(m, dict) and m.get("role") == "tool" for m in messages)
+        return "tools" not in body and not any(
+            isinstance(m, dict) and m.get("role") == "tool" for m in messages
+        )
 
     async def _send(self, body: bytes, account: Account, stream: bool) -> aiohttp.ClientResponse:
         return await self.post(self.url, body, self.headers(account, stream), account.proxy)
 
     async def forward(
-        self, body: dict[str, Any], model: str, account: Account, stream: bool, headers: dict[str, str] | None = None
+        self,
+        body: dict[str, Any],
+        model: str,
+        account: Account,
+        stream: bool,
+        headers: dict[str, str] | None = None,
     ) -> aiohttp.ClientResponse:
         out = dict(body)
         out["model"] = model
         if stream:
             so = out.get("stream_options")
-            out["stream_options"] = {**so, "include_usage": True} if isinstance(so, dict) else {"include_usage": True}
+            out["stream_options"] = (
+                {**so, "include_usage": True} if isinstance(so, dict) else {"include_usage": True}
+            )
         apply_params(out, self.profile)
         return await self._send(orjson.dumps(out), account, stream)
 
@@ -117,7 +126,9 @@ class OpenAICompatProvider(Provider):
                     try:
                         obj = orjson.loads(data)
                     except orjson.JSONDecodeError:
-                        raise GatewayError("upstream", f"Upstream sent invalid JSON in its stream: {data[:200]!r}") from None
+                        raise GatewayError(
+                            "upstream", f"Upstream sent invalid JSON in its stream: {data[:200]!r}"
+                        ) from None
                     for e in parser.feed(obj):
                         yield e
                         if isinstance(e, ErrorEvent):
@@ -152,7 +163,9 @@ class OpenAICompatProvider(Provider):
         if not self.config.discover_models or not self.profile.models_path:
             return configured or [ModelInfo(m) for m in self.profile.models]
         key = self.config.api_keys[0] if self.config.api_keys else None
-        account = Account(id=f"{self.name}#discover", provider=self.name, api_key=key, proxy=self.config.proxy)
+        account = Account(
+            id=f"{self.name}#discover", provider=self.name, api_key=key, proxy=self.config.proxy
+        )
         doc = await self.get_json(self.profile.base_url + self.profile.models_path, self.headers(account, False),
                                   account.proxy, "/models")  # fmt: skip
         data = doc.get("data") if isinstance(doc, dict) else None

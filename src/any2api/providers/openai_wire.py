@@ -74,10 +74,14 @@ def _user_content(parts: Sequence[Part], field: str) -> str | list[dict[str, Any
                 if p.filename:
                     f["filename"] = p.filename
                 if not f:
-                    raise invalid(f"A file in {field}[{i}] has no data this upstream can take.", f"{field}[{i}]")
+                    raise invalid(
+                        f"A file in {field}[{i}] has no data this upstream can take.", f"{field}[{i}]"
+                    )
                 out.append({"type": "file", "file": f})
         elif isinstance(p, (ReasoningPart, ToolCallPart, ToolResultPart)):
-            raise invalid(f"Content of type {p.kind!r} cannot appear in this message ({field}[{i}]).", f"{field}[{i}]")
+            raise invalid(
+                f"Content of type {p.kind!r} cannot appear in this message ({field}[{i}]).", f"{field}[{i}]"
+            )
         else:
             assert_never(p)
     return out
@@ -97,7 +101,9 @@ def _tool_result_text(p: ToolResultPart) -> str | list[dict[str, Any]]:
     return content
 
 
-def build_messages(req: ChatRequest, profile: Profile, memory: ReasoningMemory | None) -> list[dict[str, Any]]:
+def build_messages(
+    req: ChatRequest, profile: Profile, memory: ReasoningMemory | None
+) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     rfield = profile.reasoning_fields[0]
     for i, m in enumerate(req.messages):
@@ -128,7 +134,9 @@ def build_messages(req: ChatRequest, profile: Profile, memory: ReasoningMemory |
     return out
 
 
-def _assistant(m: Message, field: str, profile: Profile, rfield: str, memory: ReasoningMemory | None) -> dict[str, Any]:
+def _assistant(
+    m: Message, field: str, profile: Profile, rfield: str, memory: ReasoningMemory | None
+) -> dict[str, Any]:
     text: list[str] = []
     reasoning: list[str] = []
     calls: list[dict[str, Any]] = []
@@ -138,9 +146,13 @@ def _assistant(m: Message, field: str, profile: Profile, rfield: str, memory: Re
         elif isinstance(p, ReasoningPart):
             reasoning.append(p.text)
         elif isinstance(p, ToolCallPart):
-            calls.append({"id": p.id, "type": "function", "function": {"name": p.name, "arguments": p.arguments}})
+            calls.append(
+                {"id": p.id, "type": "function", "function": {"name": p.name, "arguments": p.arguments}}
+            )
         elif isinstance(p, (ImagePart, FilePart, ToolResultPart)):
-            raise invalid(f"An assistant message ({field}) cannot contain {p.kind!r} content.", f"{field}.content")
+            raise invalid(
+                f"An assistant message ({field}) cannot contain {p.kind!r} content.", f"{field}.content"
+            )
         else:
             assert_never(p)
     msg: dict[str, Any] = {"role": "assistant", "content": "".join(text) if text or not calls else None}
@@ -154,7 +166,9 @@ def _assistant(m: Message, field: str, profile: Profile, rfield: str, memory: Re
     return msg
 
 
-def build_body(req: ChatRequest, model: str, profile: Profile, memory: ReasoningMemory | None) -> dict[str, Any]:
+def build_body(
+    req: ChatRequest, model: str, profile: Profile, memory: ReasoningMemory | None
+) -> dict[str, Any]:
     body: dict[str, Any] = {"model": model, "messages": build_messages(req, profile, memory)}
     if req.stream:
         body["stream"] = True
@@ -268,7 +282,11 @@ class ChunkParser:
             if not self.started:
                 self._start(obj, out)
             msg, code = upstream_message(_dumps(obj))
-            out.append(ErrorEvent(GatewayError("upstream", f"Upstream reported an error mid-stream: {msg}", code=code)))
+            out.append(
+                ErrorEvent(
+                    GatewayError("upstream", f"Upstream reported an error mid-stream: {msg}", code=code)
+                )
+            )
             return out
         if not self.started:
             self._start(obj, out)

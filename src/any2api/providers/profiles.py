@@ -68,7 +68,8 @@ def profile_for(cfg: ProviderConfig) -> Profile:
         base,
         base_url=cfg.base_url or base.base_url,
         chat_path=cfg.chat_path or base.chat_path,
-        models_path=cfg.models_path or (None if cfg.chat_path and not cfg.discover_models else base.models_path),
+        models_path=cfg.models_path
+        or (None if cfg.chat_path and not cfg.discover_models else base.models_path),
         auth_header=cfg.auth_header or base.auth_header,
         headers=tuple({**dict(base.headers), **cfg.headers}.items()),
         reasoning_fields=reasoning,

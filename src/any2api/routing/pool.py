@@ -34,7 +34,9 @@ class StaticPool:
         for p in providers:
             keys: list[str | None] = list(p.api_keys) or [None]
             self._accounts[p.name] = [
-                Account(id=f"{p.name}#{i}", provider=p.name, api_key=k, label=f"{p.name} key {i}", proxy=p.proxy)
+                Account(
+                    id=f"{p.name}#{i}", provider=p.name, api_key=k, label=f"{p.name} key {i}", proxy=p.proxy
+                )
                 for i, k in enumerate(keys)
             ]
             self._next[p.name] = 0
@@ -58,7 +60,9 @@ class StaticPool:
                     i += k
                     break
             else:
-                raise GatewayError("overloaded", f"Every account of provider {provider!r} failed for this request")
+                raise GatewayError(
+                    "overloaded", f"Every account of provider {provider!r} failed for this request"
+                )
         self._next[provider] = (i + 1) % n
         self.inflight[acc.id] = self.inflight.get(acc.id, 0) + 1
         try:

@@ -50,7 +50,9 @@ class UsageRepo:
             return
         async with self.store.engine.begin() as conn:
             if rows:
-                await conn.execute(insert(usage_records), [{k: getattr(r, k) for k in _ROW_FIELDS} for r in rows])
+                await conn.execute(
+                    insert(usage_records), [{k: getattr(r, k) for k in _ROW_FIELDS} for r in rows]
+                )
             for key_id, n in (spent or {}).items():
                 await conn.execute(
                     update(client_keys)
