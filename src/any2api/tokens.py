@@ -41,7 +41,17 @@ from typing import Any, Literal, assert_never
 
 import orjson
 
-from .core.parts import FilePart, ImagePart, Part, ReasoningPart, TextPart, ToolCallPart, ToolResultPart
+from .core.parts import (
+    FilePart,
+    ImagePart,
+    Part,
+    ReasoningPart,
+    ServerToolCallPart,
+    ServerToolResultPart,
+    TextPart,
+    ToolCallPart,
+    ToolResultPart,
+)
 from .core.request import ChatRequest
 
 Family = Literal["claude", "deepseek", "o200k", "o200k_harmony", "cl100k", "qwen"]
@@ -288,6 +298,8 @@ def _collect(parts: list[Part], texts: list[str], family: Family, keep_reasoning
                 texts.append(p.content)
             else:
                 fixed += _collect(p.content, texts, family, keep_reasoning)
+        elif isinstance(p, ServerToolCallPart | ServerToolResultPart):
+            texts.append(orjson.dumps(p.data).decode())
         else:
             assert_never(p)
     return fixed

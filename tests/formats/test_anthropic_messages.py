@@ -27,8 +27,6 @@ from any2api.core.request import ChatRequest, Message
 from any2api.core.response import ChatResponse, Usage
 from any2api.formats.anthropic_messages import (
     DIALECT,
-    ERROR_TYPES,
-    AnthropicRequest,
     AnthropicStreamRenderer,
     AnthropicUsageSniffer,
     parse_request,
@@ -40,6 +38,7 @@ from any2api.formats.anthropic_messages import (
 from any2api.formats.openai_chat import OPENAI_CHAT
 from any2api.providers.openai_wire import ChunkParser
 from any2api.providers.profiles import BUILTIN
+from any2api.wire.anthropic_messages import ERROR_TYPES
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures"
 CC = FIX / "requests" / "claude-code"
@@ -115,7 +114,7 @@ def blocks_of(events: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
 def test_claude_code_turn_with_tool_result_parses_with_cache_control_kept() -> None:
     body = load(CC / "archgw-test-cc-2025-09-todowrite-tool_result-turn.trimmed.body.json")
     req = parse_request(body, {"anthropic-version": "2023-06-01"})
-    assert isinstance(req, AnthropicRequest)
+    assert req.origin == "anthropic_messages"
     assert req.model == "claude-sonnet-4-20250514" and req.max_tokens == 4096 and req.temperature == 1.0
     system = req.messages[0]
     assert system.role == "system"
@@ -134,19 +133,19 @@ def test_claude_code_turn_with_tool_result_parses_with_cache_control_kept() -> N
     last = req.messages[3].parts[-1]
     assert isinstance(last, TextPart) and last.text == "try again" and last.provider_details
     assert req.tools is not None and req.tools[0].parameters == body["tools"][0]["input_schema"]
-    assert req.anthropic_extra == {}
+    assert req.extra_for("anthropic_messages") == {}
 
 
 def test_claude_code_classifier_request_parses() -> None:
     body = load(CC / "ccr-docs-2.1.222-auto-mode-classifier.body.json")
     headers = load(CC / "ccr-docs-2.1.222-auto-mode-classifier.headers.json")["headers"]
     req = parse_request(body, headers)
-    assert isinstance(req, AnthropicRequest)
+    assert req.origin == "anthropic_messages"
     assert req.messages[0].role == "system" and req.messages[0].parts[0].text == body["system"]  # type: ignore[union-attr]
     assert req.stop == ["</severity>"]
     assert req.reasoning is not None and req.reasoning.enabled is False
     assert req.user == body["metadata"]["user_id"] and req.metadata == body["metadata"]
-    assert req.anthropic_beta == headers["anthropic-beta"]
+    assert req.header_for("anthropic_messages", "anthropic-beta") == headers["anthropic-beta"]
     assert req.max_tokens == 64 and not req.stream
 
 
@@ -181,12 +180,12 @@ def test_claude_code_2_1_285_shape_system_message_in_messages_adaptive_thinking(
     mid = req.messages[2]
     assert mid.provider_details == {"anthropic": {"output_config": {"effort": "medium"}}}
     assert req.reasoning is not None and req.reasoning.enabled is True and req.reasoning.effort == "medium"
-    assert isinstance(req, AnthropicRequest)
-    assert req.anthropic_extra["thinking"] == {"type": "adaptive"}
-    assert req.anthropic_extra["context_management"] == body["context_management"]
-    assert req.anthropic_extra["output_config"] == {"effort": "medium"}
+    assert req.origin == "anthropic_messages"
+    assert req.vendor_extra["anthropic_messages"]["thinking"] == {"type": "adaptive"}
+    assert req.vendor_extra["anthropic_messages"]["context_management"] == body["context_management"]
+    assert req.vendor_extra["anthropic_messages"]["output_config"] == {"effort": "medium"}
     assert req.tools is None and req.stream and req.max_tokens == 128000
-    assert "mid-conversation-system-2026-04-07" in (req.anthropic_beta or "")
+    assert "mid-conversation-system-2026-04-07" in (req.header_for("anthropic_messages", "anthropic-beta") or "")
 
 
 def test_empty_text_blocks_are_accepted() -> None:

@@ -232,7 +232,7 @@ def test_anthropic_extras_and_beta_reach_only_the_anthropic_body() -> None:
     assert out["thinking"] == {"type": "adaptive"}
     assert out["context_management"] == {"edits": []} and out["service_tier"] == "auto"
     assert out["output_config"] == {"effort": "low"} and out["model"] == "claude-up"
-    assert req.extra == {}  # nothing for other upstreams to pick up
+    assert set(req.vendor_extra) == {"anthropic_messages"}  # nothing for other upstreams to pick up
 
 
 def test_mid_conversation_system_is_hoisted_unless_the_beta_is_on() -> None:

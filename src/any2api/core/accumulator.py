@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Iterable
+from dataclasses import replace
 from typing import assert_never
 
 from .errors import GatewayError
 from .events import ErrorEvent, Event, Finish, PartDelta, PartEnd, PartStart, ResponseStart, UsageEvent
-from .parts import OutputPart, ReasoningPart, TextPart, ToolCallPart
+from .parts import (
+    ImagePart,
+    OutputPart,
+    ReasoningPart,
+    ServerToolCallPart,
+    ServerToolResultPart,
+    TextPart,
+    ToolCallPart,
+)
 from .response import ChatResponse, Usage
 
 
@@ -48,6 +57,10 @@ class Accumulator:
                     part.signature = (part.signature or "") + event.signature
             elif isinstance(part, ToolCallPart):
                 part.arguments += event.delta
+            elif isinstance(part, ImagePart | ServerToolCallPart | ServerToolResultPart):
+                raise ValueError(
+                    f"delta for a {part.kind} part (index {event.index}); such parts arrive whole"
+                )
             else:
                 assert_never(part)
         elif isinstance(event, PartEnd):
@@ -89,6 +102,8 @@ def _copy_part(part: OutputPart) -> OutputPart:
         )
     if isinstance(part, ToolCallPart):
         return ToolCallPart(part.id, part.name, part.arguments, provider_details=part.provider_details)
+    if isinstance(part, ImagePart | ServerToolCallPart | ServerToolResultPart):
+        return replace(part)
     assert_never(part)
 
 

@@ -80,11 +80,56 @@ class ToolResultPart:
     kind: Literal["tool_result"] = field(default="tool_result", init=False)
 
 
-Part = TextPart | ReasoningPart | ImagePart | FilePart | ToolCallPart | ToolResultPart
+@dataclass(slots=True)
+class ServerToolCallPart:
+    """A call of a tool the provider runs itself (web search, code execution, ...): opaque to the hub.
+
+    ``wire`` names the wire format it was made in (``anthropic_messages``, ``openai_responses``, ...). It passes
+    through only where the other side speaks that wire format; elsewhere it is refused (request side) or left
+    out of the answer (response side), never silently turned into something else. ``data`` is the vendor's
+    own object as it came, so it goes back byte-exact."""
+
+    id: str
+    name: str
+    wire: str
+    data: dict[str, JSON]
+    provider_details: dict[str, JSON] | None = None
+    kind: Literal["server_tool_call"] = field(default="server_tool_call", init=False)
+
+
+@dataclass(slots=True)
+class ServerToolResultPart:
+    """The result of a server tool call (search results, ...), opaque like :class:`ServerToolCallPart`."""
+
+    tool_call_id: str
+    wire: str
+    data: dict[str, JSON]
+    provider_details: dict[str, JSON] | None = None
+    kind: Literal["server_tool_result"] = field(default="server_tool_result", init=False)
+
+
+ServerToolPart = ServerToolCallPart | ServerToolResultPart
+
+Part = (
+    TextPart | ReasoningPart | ImagePart | FilePart | ToolCallPart | ToolResultPart | ServerToolCallPart
+    | ServerToolResultPart
+)  # fmt: skip
 """Any content part. Code that switches on parts must handle every member (see ``assert_never``)."""
 
-OutputPart = TextPart | ReasoningPart | ToolCallPart
-"""Parts a model can produce in a response."""
+OutputPart = TextPart | ReasoningPart | ToolCallPart | ImagePart | ServerToolCallPart | ServerToolResultPart
+"""Parts a model can produce in a response. An ``ImagePart`` is image output (whole, no deltas); server tool
+parts are whole too (their ``PartStart`` carries everything)."""
+
+
+def unsupported_server_tool(
+    part: ServerToolPart, target: str, field: str | None = None
+) -> UnsupportedContentError:
+    """The clear refusal for a server tool part that reaches a side that does not speak its wire format."""
+    what = part.name if isinstance(part, ServerToolCallPart) else f"result of {part.tool_call_id}"
+    return UnsupportedContentError(
+        f"Server tool content ({what}, made by a {part.wire} provider) cannot be sent to a {target} upstream.",
+        field,
+    )
 
 
 class UnsupportedContentError(ValueError):

@@ -63,8 +63,22 @@ class ChatRequest:
     reasoning: ReasoningConfig | None = None
     include_usage: bool = False
     metadata: dict[str, JSON] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-    """Fields the client sent that the hub has no slot for; passed to same-dialect upstreams."""
+    origin: str = ""
+    """The wire format the client spoke (``openai_chat``, ``anthropic_messages``, ...)."""
+    vendor_extra: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Fields without a hub slot, by the wire format that defines them: ``{wire: {field: value}}``. A provider
+    reads only its own wire format's entry (an Anthropic-only field reaches an Anthropic upstream and no other);
+    a dialect that knows how to map another wire's field does so when it parses."""
+    vendor_headers: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Request headers only an upstream of that wire format understands (``anthropic-beta``), by wire format."""
+
+    def extra_for(self, wire: str) -> dict[str, Any]:
+        """The body fields meant for upstreams that speak ``wire`` (empty when there are none)."""
+        return self.vendor_extra.get(wire) or {}
+
+    def header_for(self, wire: str, name: str) -> str | None:
+        h = self.vendor_headers.get(wire)
+        return h.get(name) if h else None
 
     def system_text(self) -> str:
         """All system/developer text joined, in order."""

@@ -1,25 +1,23 @@
 """Anthropic Messages: the client dialect (request parsing, response/stream rendering, errors, usage).
 
-The wire helpers here (usage, stop reasons, error types) are shared with the native Anthropic upstream
-(``providers/anthropic.py``), which speaks the same format in the other direction.
+The wire maps (usage, stop reasons, error types) live in ``wire/anthropic_messages.py``, shared with the
+native Anthropic upstream.
 
 Anthropic-only request fields that the hub has no slot for (``context_management``, ``output_config``,
 ``service_tier``, ``container``, ``mcp_servers``, the raw ``thinking`` object ...) and the client's
-``anthropic-beta`` header travel in :class:`AnthropicRequest`, a ``ChatRequest`` subclass, so that only an
-Anthropic upstream ever sees them (``ChatRequest.extra`` is merged into every upstream's body).
+``anthropic-beta`` header travel in the hub request's ``vendor_extra`` / ``vendor_headers`` under this wire
+format's name, so that only an Anthropic upstream ever sees them.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, assert_never
 
 import orjson
 
-from ..core.errors import ErrorKind, GatewayError, invalid
+from ..core.errors import GatewayError, invalid
 from ..core.events import ErrorEvent, Event, Finish, PartDelta, PartEnd, PartStart, ResponseStart, UsageEvent
 from ..core.parts import (
     JSON,
@@ -28,174 +26,28 @@ from ..core.parts import (
     OutputPart,
     Part,
     ReasoningPart,
+    ServerToolCallPart,
+    ServerToolResultPart,
     TextPart,
     ToolCallPart,
     ToolResultPart,
 )
 from ..core.request import ChatRequest, Message, ReasoningConfig, ToolChoice, ToolDef
 from ..core.response import ChatResponse, FinishReason, Usage
+from ..wire.anthropic_messages import (
+    NAME,
+    anthropic_details,
+    error_json,
+    error_status,
+    message_id,
+    stop_reason,
+    tool_input_json,
+    usage_from_wire,
+    usage_to_wire,
+)
 from .base import Dialect, StreamRenderer, UsageSniffer
 
-NAME = "anthropic_messages"
-
-# ---------------------------------------------------------------------------------------------- wire maps
-
-STOP_OUT: dict[FinishReason, str] = {
-    "stop": "end_turn",
-    "length": "max_tokens",
-    "tool_calls": "tool_use",
-    "content_filter": "refusal",
-    "error": "end_turn",
-}
-"""Hub finish reason -> Anthropic ``stop_reason`` (``stop`` with a stop sequence becomes ``stop_sequence``)."""
-
-STOP_IN: dict[str, FinishReason] = {
-    "end_turn": "stop",
-    "stop_sequence": "stop",
-    "max_tokens": "length",
-    "model_context_window_exceeded": "length",
-    "tool_use": "tool_calls",
-    "refusal": "content_filter",
-    "pause_turn": "stop",
-}
-"""Anthropic ``stop_reason`` -> hub finish reason."""
-
-ERROR_TYPES: dict[ErrorKind, str] = {
-    "invalid_request": "invalid_request_error",
-    "authentication": "authentication_error",
-    "permission": "permission_error",
-    "not_found": "not_found_error",
-    "method_not_allowed": "invalid_request_error",
-    "payload_too_large": "request_too_large",
-    "rate_limit": "rate_limit_error",
-    "quota_exceeded": "rate_limit_error",
-    "upstream": "api_error",
-    "overloaded": "overloaded_error",
-    "timeout": "timeout_error",
-    "internal": "api_error",
-}
-"""Gateway error kind -> Anthropic error ``type``."""
-
-ERROR_KINDS: dict[str, ErrorKind] = {
-    "invalid_request_error": "invalid_request",
-    "authentication_error": "authentication",
-    "permission_error": "permission",
-    "not_found_error": "not_found",
-    "request_too_large": "payload_too_large",
-    "rate_limit_error": "rate_limit",
-    "billing_error": "quota_exceeded",
-    "api_error": "upstream",
-    "overloaded_error": "overloaded",
-    "timeout_error": "timeout",
-}
-"""Anthropic error ``type`` (e.g. of a mid-stream ``error`` event) -> gateway error kind."""
-
-OVERLOADED_STATUS = 529
-
-
-def usage_from_wire(u: dict[str, Any]) -> Usage:
-    """An Anthropic ``usage`` object -> hub usage. The hub counts all input (OpenAI's ``prompt_tokens``):
-    Anthropic's ``input_tokens`` excludes cache reads and writes, so they are added back. The object
-    itself is kept in ``provider_details`` (service tier, cache TTL breakdown, server tool counters)."""
-    inp = _int0(u.get("input_tokens"))
-    read = u.get("cache_read_input_tokens")
-    write = u.get("cache_creation_input_tokens")
-    usage = Usage(
-        input_tokens=inp + _int0(read) + _int0(write),
-        output_tokens=_int0(u.get("output_tokens")),
-        cache_read_tokens=_int0(read) if read is not None else None,
-        cache_write_tokens=_int0(write) if write is not None else None,
-        provider_details={"anthropic": u},
-    )
-    details = u.get("output_tokens_details")
-    if isinstance(details, dict) and details.get("thinking_tokens") is not None:
-        usage.reasoning_tokens = _int0(details["thinking_tokens"])
-    return usage
-
-
-_COUNTS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
-
-
-def usage_to_wire(u: Usage) -> dict[str, Any]:
-    """Hub usage -> an Anthropic ``usage`` object (``input_tokens`` without the cached part). Fields of an
-    Anthropic upstream's own usage object that the hub has no slot for are kept."""
-    read = u.cache_read_tokens or 0
-    write = u.cache_write_tokens or 0
-    raw = u.provider_details.get("anthropic") if u.provider_details else None
-    out: dict[str, Any] = {k: v for k, v in raw.items() if k not in _COUNTS} if isinstance(raw, dict) else {}
-    out["input_tokens"] = max(0, u.input_tokens - read - write)
-    out["cache_creation_input_tokens"] = write
-    out["cache_read_input_tokens"] = read
-    out["output_tokens"] = u.output_tokens
-    if u.reasoning_tokens is not None:
-        out["output_tokens_details"] = {"thinking_tokens": u.reasoning_tokens}
-    return out
-
-
-def _int0(v: Any) -> int:
-    return v if isinstance(v, int) and not isinstance(v, bool) else 0
-
-
-def stop_reason(reason: FinishReason | None, stop_sequence: str | None) -> str:
-    if reason == "stop" and stop_sequence is not None:
-        return "stop_sequence"
-    return STOP_OUT[reason] if reason is not None else "end_turn"
-
-
-def error_json(err: GatewayError) -> dict[str, Any]:
-    msg = err.message
-    if err.param and not msg.startswith(err.param):
-        msg = f"{err.param}: {msg}"
-    return {"type": "error", "error": {"type": ERROR_TYPES.get(err.kind, "api_error"), "message": msg}}
-
-
-def error_status(err: GatewayError) -> int:
-    return OVERLOADED_STATUS if err.kind == "overloaded" else err.status
-
-
-def message_id(upstream_id: str) -> str:
-    if upstream_id.startswith("msg_"):
-        return upstream_id
-    return f"msg_{upstream_id}" if upstream_id else f"msg_{uuid.uuid4().hex}"
-
-
-def anthropic_details(p: Any) -> dict[str, Any]:
-    """The ``anthropic`` namespace of a part's (or tool's / message's) ``provider_details``."""
-    pd = p.provider_details
-    if not pd:
-        return {}
-    d = pd.get("anthropic")
-    return d if isinstance(d, dict) else {}
-
-
-def tool_input_json(arguments: str) -> JSON:
-    """A tool call's argument text as the value of Anthropic's ``input`` object.
-
-    A JSON object is embedded byte for byte (``orjson.Fragment``); empty arguments are ``{}``; anything
-    else (truncated JSON, a non-object) is kept whole as ``{"_raw_arguments": text}`` -- never dropped."""
-    s = arguments.strip()
-    if not s:
-        return {}
-    try:
-        parsed = orjson.loads(s)
-    except orjson.JSONDecodeError:
-        return {"_raw_arguments": arguments}
-    if isinstance(parsed, dict):
-        return orjson.Fragment(s)
-    return {"_raw_arguments": arguments}
-
-
 # ---------------------------------------------------------------------------------------- request model
-
-
-@dataclass(slots=True)
-class AnthropicRequest(ChatRequest):
-    """A request parsed from the Anthropic dialect, with what only an Anthropic upstream can use."""
-
-    anthropic_extra: dict[str, Any] = field(default_factory=dict)
-    """Body fields without a hub slot, sent as they came to an Anthropic upstream (and nowhere else)."""
-    anthropic_beta: str | None = None
-    """The client's ``anthropic-beta`` header."""
 
 
 # ---------------------------------------------------------------------------------------- request parsing
@@ -514,7 +366,7 @@ def _thinking(v: Any, extra: dict[str, Any]) -> ReasoningConfig:
 
 def parse_request(
     body: Any, headers: dict[str, str] | None = None, *, count_tokens: bool = False
-) -> AnthropicRequest:
+) -> ChatRequest:
     """A Messages API body -> hub request. ``count_tokens``: the count_tokens body (no ``max_tokens``)."""
     if not isinstance(body, dict):
         raise invalid(f"Request body must be a JSON object, got {_tname(body)}", None, "invalid_body")
@@ -556,7 +408,7 @@ def parse_request(
                     raise _bad(f"{p}.content.{j}.type", "A system message may only contain text blocks")
         messages.append(Message(role, parts, provider_details=_details(m, ("role", "content"))))
 
-    req = AnthropicRequest(model=model, messages=messages, stream=stream, max_tokens=max_tokens)
+    req = ChatRequest(model=model, messages=messages, stream=stream, max_tokens=max_tokens, origin=NAME)
     req.include_usage = True
     req.temperature = _num(body, "temperature")
     req.top_p = _num(body, "top_p")
@@ -586,11 +438,12 @@ def parse_request(
         if req.reasoning is None:
             req.reasoning = ReasoningConfig()
         req.reasoning.effort = oc["effort"]
-    req.anthropic_extra = extra
+    if extra:
+        req.vendor_extra[NAME] = extra
     if headers:
         beta = headers.get("anthropic-beta") or headers.get("Anthropic-Beta")
         if beta:
-            req.anthropic_beta = beta
+            req.vendor_headers[NAME] = {"anthropic-beta": beta}
     return req
 
 
@@ -618,6 +471,14 @@ def block_json(p: OutputPart) -> dict[str, Any] | None:
         return b
     if isinstance(p, ToolCallPart):
         return {"type": "tool_use", "id": p.id, "name": p.name, "input": tool_input_json(p.arguments)}
+    if isinstance(p, ImagePart):
+        if p.data is not None:
+            return {"type": "image", "source": {"type": "base64", "media_type": p.media_type or "image/png",
+                                                "data": p.data}}  # fmt: skip
+        return {"type": "image", "source": {"type": "url", "url": p.url}} if p.url else None
+    if isinstance(p, ServerToolCallPart | ServerToolResultPart):
+        # a server tool block goes back as the vendor made it; one from another wire format is left out
+        return dict(p.data) if p.wire == NAME else None
     assert_never(p)
 
 
@@ -638,7 +499,7 @@ def render_response(resp: ChatResponse, req: ChatRequest) -> bytes:
 
 # --------------------------------------------------------------------------------------- stream rendering
 
-SegKind = Literal["text", "thinking", "redacted", "tool"]
+SegKind = Literal["text", "thinking", "redacted", "tool", "whole"]
 
 
 class _Seg:
@@ -667,6 +528,8 @@ def _kind(part: OutputPart) -> SegKind:
         return "redacted" if part.redacted else "thinking"
     if isinstance(part, ToolCallPart):
         return "tool"
+    if isinstance(part, ImagePart | ServerToolCallPart | ServerToolResultPart):
+        return "whole"
     assert_never(part)
 
 
@@ -707,6 +570,7 @@ class AnthropicStreamRenderer(StreamRenderer):
         self._stop_seq: str | None = None
         self._started = False
         self._drained = False
+        self._skipped: set[int] = set()
 
     # -- message start
 
@@ -737,7 +601,7 @@ class AnthropicStreamRenderer(StreamRenderer):
     def _open(self, seg: _Seg, out: list[bytes]) -> None:
         seg.index = self._next
         self._next += 1
-        if seg.kind != "redacted":
+        if seg.kind not in ("redacted", "whole"):
             seg.prefix = _DELTA_HEAD + str(seg.index).encode() + _DELTA_FIELDS[seg.kind]
         p = seg.part
         if seg.kind == "text":
@@ -747,6 +611,10 @@ class AnthropicStreamRenderer(StreamRenderer):
         elif seg.kind == "redacted":
             assert isinstance(p, ReasoningPart)
             block = {"type": "redacted_thinking", "data": p.redacted}
+        elif seg.kind == "whole":
+            whole = block_json(p)
+            assert whole is not None
+            block = whole
         else:
             assert isinstance(p, ToolCallPart)
             block = {"type": "tool_use", "id": p.id, "name": p.name, "input": {}}
@@ -756,7 +624,7 @@ class AnthropicStreamRenderer(StreamRenderer):
     def _flush(self, seg: _Seg, out: list[bytes]) -> None:
         """Send what the head segment holds (opening its block when it first has something to show)."""
         if seg.index < 0:
-            has = bool(seg.buf) or bool(seg.sig) or seg.kind in ("tool", "redacted")
+            has = bool(seg.buf) or bool(seg.sig) or seg.kind in ("tool", "redacted", "whole")
             if not has:
                 return
             self._open(seg, out)
@@ -821,7 +689,11 @@ class AnthropicStreamRenderer(StreamRenderer):
             if e.index in self._seg and not self._seg[e.index].detached:
                 raise ValueError(f"part index {e.index} started twice")
             part = e.part
-            seg = self._add(e.index, _kind(part), part)
+            kind = _kind(part)
+            if kind == "whole" and block_json(part) is None:
+                self._skipped.add(e.index)  # a block this client cannot be shown (see block_json)
+                return b"".join(out)
+            seg = self._add(e.index, kind, part)
             if isinstance(part, (TextPart, ReasoningPart)):
                 if part.text:
                     seg.buf.append(part.text)
@@ -830,7 +702,7 @@ class AnthropicStreamRenderer(StreamRenderer):
             elif isinstance(part, ToolCallPart):
                 if part.arguments:
                     seg.buf.append(part.arguments)
-            else:
+            elif not isinstance(part, ImagePart | ServerToolCallPart | ServerToolResultPart):
                 assert_never(part)
             if q[0] is seg:
                 self._pump(out)
@@ -851,6 +723,8 @@ class AnthropicStreamRenderer(StreamRenderer):
                 self._pump(out)
         elif isinstance(e, PartEnd):
             seg_or_none = self._seg.get(e.index)
+            if seg_or_none is None and e.index in self._skipped:
+                return b"".join(out)
             if seg_or_none is None:
                 raise ValueError(f"end of part index {e.index} that was never started")
             seg_or_none.ended = True

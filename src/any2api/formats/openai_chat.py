@@ -16,12 +16,16 @@ from ..core.parts import (
     OutputPart,
     Part,
     ReasoningPart,
+    ServerToolCallPart,
+    ServerToolResultPart,
     TextPart,
     ToolCallPart,
     ToolResultPart,
 )
 from ..core.request import ChatRequest, Message, ReasoningConfig, ToolChoice, ToolDef
 from ..core.response import ChatResponse, Usage
+from ..wire.openai_chat import FINISH_OUT, error_json, parse_usage, usage_json
+from ..wire.openai_chat import NAME as WIRE
 from .base import Dialect, StreamRenderer, UsageSniffer
 
 _KNOWN = {
@@ -324,31 +328,14 @@ def parse_request(body: Any) -> ChatRequest:
     md = body.get("metadata")
     if isinstance(md, dict):
         req.metadata = md
-    req.extra = {k: v for k, v in body.items() if k not in _KNOWN}
+    req.origin = WIRE
+    extra = {k: v for k, v in body.items() if k not in _KNOWN}
+    if extra:
+        req.vendor_extra[WIRE] = extra
     return req
 
 
 # ---------------------------------------------------------------- rendering
-
-FINISH = {"stop": "stop", "length": "length", "tool_calls": "tool_calls", "content_filter": "content_filter",
-          "error": "stop"}  # fmt: skip
-
-
-def usage_json(u: Usage) -> dict[str, Any]:
-    raw = u.provider_details.get("openai") if u.provider_details else None
-    out: dict[str, Any] = dict(raw) if isinstance(raw, dict) else {}
-    out["prompt_tokens"] = u.input_tokens
-    out["completion_tokens"] = u.output_tokens
-    out["total_tokens"] = u.input_tokens + u.output_tokens
-    if u.cache_read_tokens is not None:
-        ptd = out["prompt_tokens_details"] = dict(out.get("prompt_tokens_details") or {})
-        ptd["cached_tokens"] = u.cache_read_tokens
-        if u.cache_write_tokens is not None:
-            ptd["cache_creation_tokens"] = u.cache_write_tokens
-    if u.reasoning_tokens is not None:
-        ctd = out["completion_tokens_details"] = dict(out.get("completion_tokens_details") or {})
-        ctd["reasoning_tokens"] = u.reasoning_tokens
-    return out
 
 
 def _reasoning_details(parts: list[ReasoningPart]) -> list[dict[str, Any]] | None:
@@ -383,6 +370,8 @@ def message_json(parts: list[OutputPart]) -> dict[str, Any]:
             calls.append(
                 {"id": p.id, "type": "function", "function": {"name": p.name, "arguments": p.arguments}}
             )
+        elif isinstance(p, ImagePart | ServerToolCallPart | ServerToolResultPart):
+            pass  # not representable in a Chat Completions message: left out
         else:
             assert_never(p)
     msg: dict[str, Any] = {"role": "assistant", "content": "".join(text) if text or not calls else None}
@@ -409,33 +398,13 @@ def render_response(resp: ChatResponse, req: ChatRequest) -> bytes:
                 "index": 0,
                 "message": message_json(resp.parts),
                 "logprobs": None,
-                "finish_reason": FINISH.get(resp.finish_reason or "stop", "stop"),
+                "finish_reason": FINISH_OUT.get(resp.finish_reason or "stop", "stop"),
             }
         ],
     }
     if resp.usage is not None:
         body["usage"] = usage_json(resp.usage)
     return orjson.dumps(body)
-
-
-ERROR_TYPES = {
-    "invalid_request": "invalid_request_error", "authentication": "invalid_request_error",
-    "permission": "permission_error", "not_found": "invalid_request_error",
-    "method_not_allowed": "invalid_request_error", "payload_too_large": "invalid_request_error",
-    "rate_limit": "rate_limit_error", "quota_exceeded": "insufficient_quota", "upstream": "upstream_error",
-    "overloaded": "server_error", "timeout": "timeout_error", "internal": "server_error",
-}  # fmt: skip
-
-
-def error_json(err: GatewayError) -> dict[str, Any]:
-    return {
-        "error": {
-            "message": err.message,
-            "type": ERROR_TYPES.get(err.kind, "server_error"),
-            "param": err.param,
-            "code": err.code or (err.kind if err.kind != "invalid_request" else None),
-        }
-    }
 
 
 class OpenAIStreamRenderer(StreamRenderer):
@@ -505,6 +474,9 @@ class OpenAIStreamRenderer(StreamRenderer):
                 if p.text:
                     return pre + self._chunk({"refusal" if refusal else "content": p.text})
                 return pre
+            if isinstance(p, ImagePart | ServerToolCallPart | ServerToolResultPart):
+                self._kinds[e.index] = "skip"  # not representable in Chat Completions: left out
+                return pre
             assert_never(p)
         if isinstance(e, PartDelta):
             kind = self._kinds.get(e.index)
@@ -532,7 +504,7 @@ class OpenAIStreamRenderer(StreamRenderer):
             return pre
         if isinstance(e, Finish):
             self._finished = True
-            return pre + self._chunk({}, FINISH.get(e.reason, "stop"))
+            return pre + self._chunk({}, FINISH_OUT.get(e.reason, "stop"))
         if isinstance(e, ErrorEvent):
             return pre + self.error(e.error)
         assert_never(e)
@@ -631,21 +603,6 @@ class OpenAIUsageSniffer(UsageSniffer):
 
     def parse_wire_usage(self, usage: dict[str, Any]) -> Usage:
         return parse_usage(usage)
-
-
-def parse_usage(u: dict[str, Any]) -> Usage:
-    """OpenAI/DeepSeek usage object -> hub usage."""
-    usage = Usage(int(u.get("prompt_tokens") or 0), int(u.get("completion_tokens") or 0),
-                  provider_details={"openai": u})  # fmt: skip
-    cd = u.get("completion_tokens_details")
-    if isinstance(cd, dict) and cd.get("reasoning_tokens") is not None:
-        usage.reasoning_tokens = int(cd["reasoning_tokens"])
-    pd = u.get("prompt_tokens_details")
-    if isinstance(pd, dict) and pd.get("cached_tokens") is not None:
-        usage.cache_read_tokens = int(pd["cached_tokens"])
-    elif u.get("prompt_cache_hit_tokens") is not None:  # DeepSeek
-        usage.cache_read_tokens = int(u["prompt_cache_hit_tokens"])
-    return usage
 
 
 class OpenAIChat(Dialect):

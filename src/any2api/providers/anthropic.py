@@ -36,24 +36,27 @@ from ..core.parts import (
     OutputPart,
     Part,
     ReasoningPart,
+    ServerToolCallPart,
+    ServerToolResultPart,
     TextPart,
     ToolCallPart,
     ToolResultPart,
+    unsupported_server_tool,
 )
 from ..core.request import ChatRequest, Message
 from ..core.response import FinishReason
-from ..formats.anthropic_messages import (
+from ..sse import SSEDecoder
+from ..upstream import iter_body, read_body
+from ..wire.anthropic_messages import (
     ERROR_KINDS,
     NAME,
     STOP_IN,
-    AnthropicRequest,
     anthropic_details,
     message_id,
     tool_input_json,
     usage_from_wire,
 )
-from ..sse import SSEDecoder
-from ..upstream import iter_body, read_body
+from ..wire.openai_chat import NAME as OPENAI_CHAT
 from .base import Account, ModelInfo, Provider, register
 
 if TYPE_CHECKING:
@@ -162,6 +165,8 @@ def _tool_result(p: ToolResultPart, field: str) -> dict[str, Any]:
                 content.append(_document(c, cf))
             elif isinstance(c, (ReasoningPart, ToolCallPart, ToolResultPart)):
                 raise invalid(f"A tool result ({cf}) cannot contain {c.kind!r} content.", cf)
+            elif isinstance(c, ServerToolCallPart | ServerToolResultPart):
+                raise unsupported_server_tool(c, "Anthropic tool result", cf)
             else:
                 assert_never(c)
         if content:
@@ -200,6 +205,10 @@ def _blocks(parts: list[Part], field: str, role: str) -> list[dict[str, Any]]:
             elif p.signature:
                 out.append({"type": "thinking", "thinking": p.text, "signature": p.signature})
             # unsigned reasoning came from another model: Anthropic would reject it (see module doc)
+        elif isinstance(p, ServerToolCallPart | ServerToolResultPart):
+            if p.wire != NAME:
+                raise unsupported_server_tool(p, "Anthropic", pf)
+            out.append(dict(p.data))
         else:
             assert_never(p)
     return out
@@ -266,9 +275,9 @@ def build_body(
     budgets: dict[str, int] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """The Messages API body for a hub request."""
-    areq = req if isinstance(req, AnthropicRequest) else None
-    if areq is None:
-        n = req.extra.get("n")
+    own = req.extra_for(NAME)
+    if req.origin != NAME:
+        n = req.extra_for(OPENAI_CHAT).get("n")
         if isinstance(n, int) and n > 1:
             raise invalid(
                 "'n' greater than 1 is not supported by Anthropic upstreams.", "n", "unsupported_value"
@@ -277,7 +286,7 @@ def build_body(
         if rf is not None and rf.get("type") not in (None, "text"):
             raise invalid(f"response_format {rf.get('type')!r} is not supported by Anthropic upstreams.",
                           "response_format", "unsupported_value")  # fmt: skip
-    system, messages = build_messages(req, areq.anthropic_beta if areq else None)
+    system, messages = build_messages(req, req.header_for(NAME, "anthropic-beta"))
     max_tokens = req.max_tokens or default_max_tokens
     body: dict[str, Any] = {"model": model, "max_tokens": max_tokens, "messages": messages}
     if system:
@@ -314,16 +323,15 @@ def build_body(
             if tc.parallel is False and tc.mode != "none":
                 choice["disable_parallel_tool_use"] = True
             body["tool_choice"] = choice
-    if areq is None or (
-        "thinking" not in areq.anthropic_extra and req.reasoning and req.reasoning.enabled is not None
+    if "thinking" not in own and (
+        req.origin != NAME or (req.reasoning and req.reasoning.enabled is not None)
     ):
         # an Anthropic client's own thinking object is sent as it came (below); its effort alone is not
         # a request for thinking
         thinking = _thinking(req, max_tokens, budgets or THINKING_BUDGETS)
         if thinking is not None:
             body["thinking"] = thinking
-    if areq is not None:
-        body.update(areq.anthropic_extra)
+    body.update(own)
     return body
 
 
@@ -595,7 +603,7 @@ class AnthropicProvider(Provider):
 
     async def stream(self, req: ChatRequest, model: str, account: Account) -> AsyncGenerator[Event, None]:
         body = build_body(req, model, default_max_tokens=self.default_max_tokens, budgets=self.budgets)
-        beta = req.anthropic_beta if isinstance(req, AnthropicRequest) else None
+        beta = req.header_for(NAME, "anthropic-beta")
         resp = await self._send(orjson.dumps(body), self.headers(account, req.stream, beta), account.proxy)
         try:
             if not req.stream:

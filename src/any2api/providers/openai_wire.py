@@ -10,18 +10,23 @@ from typing import Any, assert_never
 
 from ..core.errors import GatewayError, invalid
 from ..core.events import ErrorEvent, Event, Finish, PartDelta, PartEnd, PartStart, ResponseStart, UsageEvent
-from ..core.parts import FilePart, ImagePart, Part, ReasoningPart, TextPart, ToolCallPart, ToolResultPart
+from ..core.parts import (
+    FilePart,
+    ImagePart,
+    Part,
+    ReasoningPart,
+    ServerToolCallPart,
+    ServerToolResultPart,
+    TextPart,
+    ToolCallPart,
+    ToolResultPart,
+    unsupported_server_tool,
+)
 from ..core.request import ChatRequest, Message
 from ..core.response import FinishReason
-from ..formats.openai_chat import parse_usage
 from ..upstream import upstream_message
+from ..wire.openai_chat import FINISH_IN, NAME, parse_usage
 from .profiles import Profile
-
-FINISH_IN: dict[str, FinishReason] = {
-    "stop": "stop", "length": "length", "tool_calls": "tool_calls", "function_call": "tool_calls",
-    "content_filter": "content_filter", "insufficient_system_resource": "error", "end_turn": "stop",
-    "max_tokens": "length", "tool_use": "tool_calls",
-}  # fmt: skip
 
 
 class ReasoningMemory:
@@ -82,6 +87,8 @@ def _user_content(parts: Sequence[Part], field: str) -> str | list[dict[str, Any
             raise invalid(
                 f"Content of type {p.kind!r} cannot appear in this message ({field}[{i}]).", f"{field}[{i}]"
             )
+        elif isinstance(p, ServerToolCallPart | ServerToolResultPart):
+            raise unsupported_server_tool(p, "Chat Completions", f"{field}[{i}]")
         else:
             assert_never(p)
     return out
@@ -153,6 +160,8 @@ def _assistant(
             raise invalid(
                 f"An assistant message ({field}) cannot contain {p.kind!r} content.", f"{field}.content"
             )
+        elif isinstance(p, ServerToolCallPart | ServerToolResultPart):
+            raise unsupported_server_tool(p, "Chat Completions", f"{field}.content")
         else:
             assert_never(p)
     msg: dict[str, Any] = {"role": "assistant", "content": "".join(text) if text or not calls else None}
@@ -202,11 +211,12 @@ def build_body(
             effort = "low" if budget < 4096 else "medium" if budget < 16384 else "high"
         if effort:
             body["reasoning_effort"] = effort
-    n = req.extra.get("n")
+    extra = req.extra_for(NAME)
+    n = extra.get("n")
     if isinstance(n, int) and n > 1:
         raise invalid("'n' greater than 1 is only supported when the upstream speaks the client's dialect "
                       "(pass-through).", "n", "unsupported_value")  # fmt: skip
-    for k, v in req.extra.items():
+    for k, v in extra.items():
         body.setdefault(k, v)
     return apply_params(body, profile)
 

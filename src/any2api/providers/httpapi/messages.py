@@ -16,7 +16,18 @@ from ...attachments import (
     with_attachments,
 )
 from ...core.errors import GatewayError
-from ...core.parts import FilePart, ImagePart, Part, ReasoningPart, TextPart, ToolCallPart, ToolResultPart
+from ...core.parts import (
+    FilePart,
+    ImagePart,
+    Part,
+    ReasoningPart,
+    ServerToolCallPart,
+    ServerToolResultPart,
+    TextPart,
+    ToolCallPart,
+    ToolResultPart,
+    unsupported_server_tool,
+)
 from ...core.request import ChatRequest, Message
 from ...toolemu import emulate_tools
 from ..base import Account
@@ -96,6 +107,8 @@ def _turns(spec: MessagesSpec, messages: list[Message]) -> tuple[list[_Turn], st
                     param=param,
                     code="tools_unsupported",
                 )
+            elif isinstance(part, ServerToolCallPart | ServerToolResultPart):
+                raise unsupported_server_tool(part, "HTTP", param)
             else:
                 assert_never(part)
         text = with_attachments("\n".join(texts), blocks)
@@ -160,7 +173,7 @@ def conversation_id(req: ChatRequest) -> str:
     the start of the conversation: stable across its turns, different between conversations."""
     meta = req.metadata or {}
     for k in ("conversation_id", "session_id", "chat_id", "thread_id"):
-        v = meta.get(k) or req.extra.get(k)
+        v = meta.get(k) or req.extra_for(req.origin).get(k)
         if isinstance(v, str) and v:
             return v
     h = hashlib.sha256()
@@ -196,7 +209,7 @@ def build_context(
         "stream": req.stream,
         "user": req.user,
         "account": {"id": account.id, "api_key": account.api_key, "label": account.label},
-        "extra": req.extra,
+        "extra": req.extra_for(req.origin),
         "metadata": req.metadata,
         "response_format": req.response_format,
         "base_url": base_url or None,
