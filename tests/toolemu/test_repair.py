@@ -60,3 +60,9 @@ def test_valid_json_is_never_changed(value):
 @given(st.text(max_size=80))
 def test_arbitrary_text_never_crashes(text):
     loads_lenient(text)
+
+
+@pytest.mark.parametrize(("text", "value"), [("{,", {}), ('{"a": 1, \n', {"a": 1}), ("[1, ", [1])])
+def test_trailing_comma_before_a_missing_end_is_dropped(text, value):
+    # found by the property above: "{," once raised IndexError instead of closing the object
+    assert loads_lenient(text) == value

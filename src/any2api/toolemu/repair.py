@@ -191,6 +191,9 @@ def repair(text: str) -> str:
             k -= 1
         if k >= 0 and out[k] == ",":
             del out[k]
+            k -= 1
+            while k >= 0 and out[k] in (" ", "\t", "\r", "\n"):
+                k -= 1
         if k >= 0 and out[k] == ":":
             raise _Fail("value missing at the end")
         out.append(_CLOSERS[stack.pop()])
