@@ -177,7 +177,7 @@ def keys_create(
 def keys_list(config: ConfigOpt = None, data_dir: DataDirOpt = None, as_json: JsonOpt = False) -> None:
     """List client keys (never their secrets)."""
     cfg = _config(config, data_dir)
-    rows = _run(_with_store(cfg, lambda s: KeyService(s).list()))
+    rows = _run(_with_store(cfg, lambda s: KeyService(s).all()))
     if as_json:
         out.print_json(json.dumps([
             {"id": r.id, "name": r.name, "hint": r.hint, "models": sorted(r.allowed_models) if r.allowed_models else None,
@@ -259,7 +259,7 @@ def accounts_list(config: ConfigOpt = None, data_dir: DataDirOpt = None, as_json
     cfg = _config(config, data_dir)
 
     async def rows_of(store: Store) -> list[Any]:
-        return await (await _accounts(cfg, store)).list()
+        return await (await _accounts(cfg, store)).all()
 
     rows = _run(_with_store(cfg, rows_of))
     if as_json:

@@ -3,7 +3,6 @@ import time
 from pathlib import Path
 
 import orjson
-
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext

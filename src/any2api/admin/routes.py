@@ -113,7 +113,7 @@ async def post_config(request: Request, rt: AdminRuntime) -> Response:
 
 
 async def list_accounts(request: Request, rt: AdminRuntime) -> Response:
-    return ok({"accounts": [account_view(a, rt.pool) for a in await rt.service.accounts.list()]})
+    return ok({"accounts": [account_view(a, rt.pool) for a in await rt.service.accounts.all()]})
 
 
 async def add_account(request: Request, rt: AdminRuntime) -> Response:
@@ -169,7 +169,7 @@ async def queue_status(request: Request, rt: AdminRuntime) -> Response:
 async def keys_collection(request: Request, rt: AdminRuntime) -> Response:
     svc = rt.service.keys
     if request.method == "GET":
-        return ok({"keys": [key_view(k, rt.auth) for k in await svc.list()]})
+        return ok({"keys": [key_view(k, rt.auth) for k in await svc.all()]})
     row, secret = await svc.create(await read_json(request))
     return ok({"key": secret, **key_view(row, rt.auth)})
 

@@ -117,7 +117,11 @@ runtime_providers = Table(
     "runtime_providers",
     metadata,
     Column("name", String(128), primary_key=True),
-    Column("secret", Text, nullable=False),  # The provider block as JSON, encrypted whole (it holds api keys).
-    Column("created_at", Float, nullable=False),  # Kept on replacement: the provider's place in routing order.
+    Column(
+        "secret", Text, nullable=False
+    ),  # The provider block as JSON, encrypted whole (it holds api keys).
+    Column(
+        "created_at", Float, nullable=False
+    ),  # Kept on replacement: the provider's place in routing order.
     Column("updated_at", Float, nullable=False),
 )

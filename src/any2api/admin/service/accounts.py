@@ -50,7 +50,7 @@ class AccountService:
 
     # -- reading ----------------------------------------------------------------------------------------
 
-    async def list(self) -> list[AccountRow]:
+    async def all(self) -> list[AccountRow]:
         return await self.store.accounts.all()
 
     async def get(self, account_id: str) -> AccountRow:

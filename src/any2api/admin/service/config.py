@@ -62,8 +62,8 @@ class ConfigService:
 
     async def snapshot(self) -> ConfigSnapshot:
         return ConfigSnapshot(
-            keys=await self.keys.list(),
-            accounts=await self.accounts.list(),
+            keys=await self.keys.all(),
+            accounts=await self.accounts.all(),
             models=self.settings.effective_models(),
             model_overrides=self.settings.model_overrides,
             pool=self.accounts.pool.settings.to_dict(),

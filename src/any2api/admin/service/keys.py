@@ -21,7 +21,7 @@ class KeyService:
         self.shared = shared
         self.source = source
 
-    async def list(self) -> list[KeyRow]:
+    async def all(self) -> list[KeyRow]:
         return await self.store.keys.all()
 
     async def get(self, key_id: str) -> KeyRow:
