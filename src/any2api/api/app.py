@@ -19,6 +19,7 @@ from starlette.routing import BaseRoute, Route
 
 from ..admin import build_routes as admin_routes
 from ..config import Config, load_config
+from ..demo import demo_config
 from ..core.errors import GatewayError
 from ..formats.registry import dialects
 from ..formats.registry import fallback as fallback_dialect
@@ -191,8 +192,6 @@ def app_factory() -> FrontDoor:
     """For ``uvicorn --factory`` (multi-worker serving): the config path comes from ``ANY2API_CONFIG``."""
     path = os.environ.get("ANY2API_CONFIG")
     if path == ":demo:":
-        from ..demo import demo_config
-
         return create_app(demo_config())
     if not path:
         raise RuntimeError("ANY2API_CONFIG is not set")
