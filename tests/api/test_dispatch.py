@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from any2api.api.app import _match
 from any2api.api.chat import ChatEndpoint, Runtime
-from any2api.api.dispatch import ByHeader, build_dispatch
+from any2api.api.dispatch import ByHeader, _Choice, build_dispatch, match_param_route
 from any2api.api.endpoints import ModelsEndpoint
+from any2api.core.errors import GatewayError
 from any2api.formats import registry
 from any2api.formats.base import Dialect, DialectRoute, RequestContext, chat_route, models_route
 from any2api.formats.openai_chat import OPENAI_CHAT
@@ -70,8 +70,6 @@ async def test_by_header_picks_the_declared_discriminator_then_the_default() -> 
 
         return app
 
-    from any2api.api.dispatch import _Choice
-
     a = _Choice(OPENAI_CHAT, models_route("/x"), probe("openai"), frozenset({"GET", "HEAD"}))
     b = _Choice(OPENAI_CHAT, models_route("/x", when_header="Anthropic-Version"), probe("anthropic"),
                 frozenset({"GET", "HEAD"}))  # fmt: skip
@@ -93,8 +91,8 @@ def test_clashing_declarations_are_refused_when_the_app_is_built() -> None:
     # different methods, or a header to tell them apart: fine
     e = stub("e", [models_route("/same")])
     f = stub("f", [DialectRoute("/same", "chat", when_header="x-f")])
-    d = build_dispatch(Runtime(), [a, e, f], a)
-    assert isinstance(d.fast["/same"], ByHeader)
+    disp = build_dispatch(Runtime(), [a, e, f], a)
+    assert isinstance(disp.fast["/same"], ByHeader)
 
 
 def test_chat_routes_with_parameters_are_matched_after_the_exact_lookup() -> None:
@@ -103,15 +101,15 @@ def test_chat_routes_with_parameters_are_matched_after_the_exact_lookup() -> Non
     d = build_dispatch(Runtime(), [*registry.dialects(), g], registry.fallback())
     assert len(d.fast_params) == 1
     scope: dict[str, Any] = {"path": "/v1beta/models/gemini-2.5-flash:streamGenerateContent"}
-    app = _match(d.fast_params, scope)
+    app = match_param_route(d.fast_params, scope)
     assert isinstance(app, ChatEndpoint) and app.dialect is g
     assert scope["path_params"] == {"model": "gemini-2.5-flash", "action": "streamGenerateContent"}
     scope = {"path": "/v1beta/models/tunedModels/x:y:generateContent"}
-    assert _match(d.fast_params, scope) is None  # {model} is one segment
+    assert match_param_route(d.fast_params, scope) is None  # {model} is one segment
     scope = {"path": "/v1beta/models/a:b:generateContent"}
-    _match(d.fast_params, scope)
+    match_param_route(d.fast_params, scope)
     assert scope["path_params"] == {"model": "a:b", "action": "generateContent"}  # the last colon splits
-    assert _match(d.fast_params, {"path": "/v1beta/models"}) is None
+    assert match_param_route(d.fast_params, {"path": "/v1beta/models"}) is None
     assert d.owners("/v1beta/files").name == "g"
     assert isinstance(next(r for r in d.routes if r.path == "/v1beta/models").app, ModelsEndpoint)  # type: ignore[attr-defined]
 
@@ -124,8 +122,6 @@ def test_request_context_decodes_once_and_parses_the_query_lazily() -> None:
     assert ctx.query == {"alt": "sse", "key": "def", "empty": ""}
     ctx.json = {"b": 2}
     assert ctx.json == {"b": 2}
-    from any2api.core.errors import GatewayError
-
     with pytest.raises(GatewayError) as ei:
         _ = RequestContext("POST", "/p", {}, body=b"{oops").json
     assert ei.value.code == "invalid_json"

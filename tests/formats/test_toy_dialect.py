@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from any2api.core.errors import GatewayError
 from any2api.demo import DEMO_YAML
 from any2api.formats import registry
 from tests.rawhttp import request
@@ -83,8 +84,6 @@ def test_toy_stream_error_comes_in_its_framing(gw):
     )
     assert r.status == 400 and r.json()["toy_error"]["field"] == "limit"  # before the stream: a plain error
     renderer = TOY.stream_renderer(None)  # type: ignore[arg-type]
-    from any2api.core.errors import GatewayError
-
     out = renderer.start() + renderer.error(GatewayError("upstream", "broke", code="upstream_disconnected"))
     assert json.loads(out) == [
         {"toy_error": {"code": "upstream_disconnected", "message": "broke", "field": None}}

@@ -19,14 +19,14 @@ from starlette.routing import BaseRoute, Route
 
 from ..admin import build_routes as admin_routes
 from ..config import Config, load_config
-from ..demo import demo_config
 from ..core.errors import GatewayError
+from ..demo import demo_config
 from ..formats.registry import dialects
 from ..formats.registry import fallback as fallback_dialect
 from ..gateway import Gateway
 from .asgi import Receive, Scope, Send, send_bytes
 from .chat import Runtime
-from .dispatch import Dispatch, ErrorOwners, ParamRoute, build_dispatch
+from .dispatch import Dispatch, ErrorOwners, build_dispatch, match_param_route
 from .endpoints import AppEndpoint
 
 log = logging.getLogger("any2api")
@@ -129,7 +129,7 @@ class FrontDoor:
             path = scope["path"]
             endpoint = self.fast.get(path)
             if endpoint is None and self.fast_params and path not in self.exact_paths:
-                endpoint = _match(self.fast_params, scope)
+                endpoint = match_param_route(self.fast_params, scope)
             if endpoint is not None:
                 try:
                     await endpoint(scope, receive, send)
@@ -141,16 +141,6 @@ class FrontDoor:
                         await send_bytes(send, 500, d.render_error(err))
                 return
         await self.app(scope, receive, send)
-
-
-def _match(routes: list[ParamRoute], scope: Scope) -> Any:
-    path = scope["path"]
-    for r in routes:
-        params = r.match(path)
-        if params is not None:
-            scope["path_params"] = params
-            return r.app
-    return None
 
 
 def create_app(config: Config) -> FrontDoor:

@@ -64,8 +64,9 @@ class ChatEndpoint:
             pin = headers.get("x-any2api-account")
             if pin is not None:
                 _pin_account(client, pin)
+            body = await read_body(receive, headers, gw.config.server.max_body_bytes)
+            ctx.body = body
             ctx.client_id = client.key_id
-            ctx.body = await read_body(receive, headers, gw.config.server.max_body_bytes)
             model, stream = d.peek(ctx)
             client.check_model(model)
             if self._before is not None:

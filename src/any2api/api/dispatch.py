@@ -107,6 +107,17 @@ class ParamRoute:
         return {k: self.convertors[k].convert(v) for k, v in m.groupdict().items()}
 
 
+def match_param_route(routes: Sequence[ParamRoute], scope: Scope) -> ASGIApp | None:
+    """The first route matching the request's path (its parameters put into the scope), or ``None``."""
+    path = scope["path"]
+    for r in routes:
+        params = r.match(path)
+        if params is not None:
+            scope["path_params"] = params
+            return r.app
+    return None
+
+
 class ErrorOwners:
     """Which dialect renders errors for a path (see the module doc)."""
 

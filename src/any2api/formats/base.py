@@ -268,8 +268,9 @@ class Dialect:
 
     async def before_routing(self, ctx: RequestContext) -> None:
         """Runs after authentication and ``peek``, before the model is routed. A dialect with state may
-        rewrite ``ctx.json`` here (inline the history of a ``previous_response_id``). Not overridden: the
-        handler does not call it."""
+        rewrite ``ctx.json`` here (inline the history of a ``previous_response_id``; the model stays the
+        peeked one) or refuse the request (raise ``GatewayError``). Not overridden: the handler does not
+        call it."""
         return None
 
     async def after_completion(self, ctx: RequestContext, req: ChatRequest, resp: ChatResponse) -> None:
