@@ -64,7 +64,7 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
 
 async def _open(cfg: Config) -> Store:
     """The store, migrated and seeded from the config file (as a starting gateway would)."""
-    from .routing.store_pool import PoolSettings
+    from .routing.pool_settings import PoolSettings
     from .store.seed import seed_from_config
 
     store = await Store.open(cfg.database_url)
@@ -273,14 +273,12 @@ def accounts_test(
     cfg = _config(config, data_dir)
 
     async def run_tests() -> list[dict[str, Any]]:
-        from .admin.probe import make_probe
         from .admin.routes import probe_view
-        from .gateway import Gateway
-        from .routing.store_pool import StorePool
+        from .compose import account_tester
 
         store = await _open(cfg)
-        gw = Gateway(cfg)
-        pool = StorePool(store, cfg.providers, probe=make_probe(gw))
+        tester = account_tester(cfg, store)
+        pool = tester.pool
         try:
             await pool.reload()
             wanted = set(account or [])
@@ -302,7 +300,7 @@ def accounts_test(
                     await shared.redis.aclose()
             return results
         finally:
-            await gw.close()
+            await tester.gateway.close()
             await store.close()
 
     results = _run(run_tests())

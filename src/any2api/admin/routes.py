@@ -17,7 +17,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..auth import hash_key
-from ..routing.store_pool import ProbeResult, iso
+from ..routing.pool import iso
+from ..routing.pool_ports import ProbeResult
 from ..store.accounts import AccountRow, DuplicateAccountError
 from ..store.client_keys import KeyRow
 from ..store.crypto import mask

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from ..compose import assemble
 from ..config import Config, load_config
 from ..core.errors import GatewayError
 from ..formats.base import Dialect
@@ -196,21 +197,12 @@ def create_app(config: Config) -> FrontDoor:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        gw = Gateway(config)
-        rt.gateway = gw
-        closers: list[Callable[[], Awaitable[None]]] = []
-        admin = _optional("any2api.admin")
-        if admin is not None and hasattr(admin, "attach"):
-            closer = await admin.attach(gw, config)
-            if closer is not None:
-                closers.append(closer)
-        await gw.start()
+        parts = await assemble(config)
+        rt.gateway = parts.gateway
         try:
             yield
         finally:
-            for c in reversed(closers):
-                await c()
-            await gw.close()
+            await parts.close()
 
     routes = build_routes(rt)
     app = Starlette(
