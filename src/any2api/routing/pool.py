@@ -402,6 +402,8 @@ class Pool:
             )  # fmt: skip
         waiter = _Waiter(asyncio.get_running_loop().create_future(), exclude, pin)
         queue.append(waiter)
+        if len(queue) > 1:  # those ahead may wait for an account this one does not need
+            self._kick(provider)
         try:
             async with asyncio.timeout(st.queue_timeout):
                 return await waiter.future
