@@ -123,11 +123,6 @@ class KeyAuth:
             except Exception:
                 log.exception("reloading client keys failed")
 
-    @property
-    def open(self) -> bool:
-        """True while no client key exists (requests still need a key: the admin key, or none passes)."""
-        return not self._by_hash
-
     # -- the table ---------------------------------------------------------------------------------------
 
     def _entry(self, row: KeyRow) -> KeyEntry:
