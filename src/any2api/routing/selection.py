@@ -81,8 +81,19 @@ def pick(
             if s.candidate(exclude, now) and (best is None or s.inflight < best.inflight):
                 best = s
         return best
-    cands = [s for s in states if s.candidate(exclude, now)]
-    return _weighted_step(cands) if cands else None
+    total = 0
+    best: AccountState | None = None
+    for k in range(n):  # one step of smooth weighted round-robin, as _weighted_step, without a list
+        s = states[(start + k) % n]
+        if s.candidate(exclude, now):
+            w = s.row.weight if s.row.weight > 1 else 1
+            s.current_weight += w
+            total += w
+            if best is None or s.current_weight > best.current_weight:
+                best = s
+    if best is not None:
+        best.current_weight -= total
+    return best
 
 
 def ranked(
