@@ -75,15 +75,30 @@ def pick(
                 return s
         return None
     if strategy == "least_inflight":
-        best: AccountState | None = None
-        for k in range(n):
-            s = states[(start + k) % n]
-            if s.candidate(exclude, now) and (best is None or s.inflight < best.inflight):
-                best = s
-        return best
+        return _least_inflight(states, start, exclude, now)
+    return _weighted_pick(states, start, exclude, now)
+
+
+def _least_inflight(
+    states: Sequence[AccountState], start: int, exclude: Set[str], now: float
+) -> AccountState | None:
+    n = len(states)
+    best: AccountState | None = None
+    for k in range(n):
+        s = states[(start + k) % n]
+        if s.candidate(exclude, now) and (best is None or s.inflight < best.inflight):
+            best = s
+    return best
+
+
+def _weighted_pick(
+    states: Sequence[AccountState], start: int, exclude: Set[str], now: float
+) -> AccountState | None:
+    """:func:`_weighted_step` over the candidates among ``states``, without building their list."""
+    n = len(states)
     total = 0
     best: AccountState | None = None
-    for k in range(n):  # one step of smooth weighted round-robin, as _weighted_step, without a list
+    for k in range(n):
         s = states[(start + k) % n]
         if s.candidate(exclude, now):
             w = s.row.weight if s.row.weight > 1 else 1
