@@ -94,6 +94,8 @@ def _no_account(provider: str) -> GatewayError:
 
 
 class Pool:
+    """The account pool of one gateway (an :class:`~any2api.ports.AccountPool`); see the module docstring."""
+
     def __init__(
         self,
         accounts: AccountStore,
