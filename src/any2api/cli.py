@@ -81,7 +81,7 @@ def check(
 ) -> None:
     """Validate a config file and print what is routable."""
     cfg = _load(config, demo)
-    from .providers.base import create_provider
+    from .providers.registry import create_provider
     from .routing.router import Router
     from .upstream import Upstream
 

@@ -17,7 +17,8 @@ from .core.errors import GatewayError
 from .core.events import ErrorEvent, Event
 from .core.request import ChatRequest
 from .core.response import Usage
-from .providers.base import Account, Provider, create_provider
+from .providers.base import Account, Provider
+from .providers.registry import create_provider
 from .routing.pool import StaticPool
 from .routing.router import Route, Router
 from .upstream import Upstream

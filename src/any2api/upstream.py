@@ -12,7 +12,7 @@ from email.utils import parsedate_to_datetime
 import aiohttp
 import orjson
 
-from .config import ErrorRule, Timeouts
+from .config_types import ErrorRule, Timeouts
 from .core.errors import DEFAULT_STATUS, ErrorKind, GatewayError
 
 

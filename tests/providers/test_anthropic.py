@@ -182,13 +182,9 @@ def test_mid_stream_error_event_becomes_error_event() -> None:
 def test_unknown_blocks_and_deltas_raise_clear_errors() -> None:
     p = MessageStreamParser("c")
     p.feed({"type": "message_start", "message": {"id": "msg_1"}})
-    with pytest.raises(GatewayError, match="server_tool_use"):
+    with pytest.raises(GatewayError, match="mystery_block"):
         p.feed(
-            {
-                "type": "content_block_start",
-                "index": 0,
-                "content_block": {"type": "server_tool_use", "id": "s"},
-            }
+            {"type": "content_block_start", "index": 0, "content_block": {"type": "mystery_block", "id": "s"}}
         )
     p.feed({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}})
     with pytest.raises(GatewayError, match="mystery_delta"):

@@ -49,7 +49,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from ...config import ConfigError, ProviderConfig
+from ...config_types import ConfigError, ProviderConfig
 from ...core.response import FinishReason
 from .extract import USAGE_FIELDS, DoneWhen, ResponseRules, Rule
 from .paths import Path, PathError, compile_path
