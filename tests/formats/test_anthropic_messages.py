@@ -185,7 +185,9 @@ def test_claude_code_2_1_285_shape_system_message_in_messages_adaptive_thinking(
     assert req.vendor_extra["anthropic_messages"]["context_management"] == body["context_management"]
     assert req.vendor_extra["anthropic_messages"]["output_config"] == {"effort": "medium"}
     assert req.tools is None and req.stream and req.max_tokens == 128000
-    assert "mid-conversation-system-2026-04-07" in (req.header_for("anthropic_messages", "anthropic-beta") or "")
+    assert "mid-conversation-system-2026-04-07" in (
+        req.header_for("anthropic_messages", "anthropic-beta") or ""
+    )
 
 
 def test_empty_text_blocks_are_accepted() -> None:

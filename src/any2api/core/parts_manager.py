@@ -55,7 +55,7 @@ class PendingCall:
 class PartsManager:
     """Vendor keys -> dense hub part indexes, and the part events of one response (see module doc)."""
 
-    __slots__ = ("_keys", "_next", "_open", "_pending", "_run", "_run_index", "events", "split_start")
+    __slots__ = ("_next", "_open", "_pending", "_run", "_run_index", "events", "keys", "split_start")
 
     def __init__(self, split_start: bool = False) -> None:
         self.split_start = split_start
@@ -63,7 +63,8 @@ class PartsManager:
         self.events: list[Event] = []
         """Events not yet handed on (see :meth:`take`)."""
         self._next = 0
-        self._keys: dict[Hashable, int] = {}
+        self.keys: dict[Hashable, int] = {}
+        """Vendor key -> hub index of the parts started under a key (read it; :meth:`start` writes it)."""
         self._open: dict[int, None] = {}
         """Open hub indexes, in the order they started."""
         self._run: str | None = None
@@ -93,7 +94,7 @@ class PartsManager:
 
     def index(self, key: Hashable) -> int | None:
         """The hub index of the part started under ``key`` (None when there is none)."""
-        return self._keys.get(key)
+        return self.keys.get(key)
 
     @property
     def run(self) -> str | None:
@@ -148,7 +149,7 @@ class PartsManager:
         index = self._next
         self._next = index + 1
         if key is not None:
-            self._keys[key] = index
+            self.keys[key] = index
         self._open[index] = None
         self.events.append(PartStart(index, part))
         return index
@@ -181,7 +182,7 @@ class PartsManager:
         """A piece of a tool call under the vendor's ``key``. The call starts (closing the open run) once
         its name is known, with the arguments gathered so far as its first delta; later pieces add
         arguments. Returns the started part when this piece started it."""
-        index = self._keys.get(key)
+        index = self.keys.get(key)
         if index is not None:
             if arguments:
                 self.events.append(PartDelta(index, arguments))

@@ -30,7 +30,7 @@ import orjson
 
 from ..config_types import ConfigPath
 from ..core.errors import GatewayError, invalid
-from ..core.events import Event, Finish, ResponseStart, UsageEvent
+from ..core.events import Event, Finish, PartDelta, ResponseStart, UsageEvent
 from ..core.parts import (
     JSON,
     FilePart,
@@ -388,9 +388,8 @@ _KNOWN_KEYS = frozenset({"type", "text", "thinking", "signature", "data", "id", 
 
 
 def _block_details(block: dict[str, Any]) -> dict[str, JSON] | None:
-    """Keys of a response block beyond what the hub part holds (citations, caller ...)."""
-    if is_server_block(block.get("type")):
-        return None  # the part's ``data`` is the whole block
+    """Keys of a response block beyond what the hub part holds (citations, caller ...); not for server
+    tool blocks, whose part holds the whole block."""
     rest = {k: v for k, v in block.items() if k not in _KNOWN_KEYS and v is not None}
     return {"anthropic": rest} if rest else None
 
@@ -415,7 +414,9 @@ def message_events(obj: Any, model: str) -> list[Event]:
             raise GatewayError(
                 "upstream", f"Upstream sent a content block that is not an object: {block!r:.200}"
             )
-        parts.whole(_block_part(block), _block_details(block))
+        part = _block_part(block)
+        server = isinstance(part, ServerToolCallPart | ServerToolResultPart)
+        parts.whole(part, None if server else _block_details(block))
     u = obj.get("usage")
     if isinstance(u, dict):
         parts.events.append(UsageEvent(usage_from_wire(u)))
@@ -474,18 +475,24 @@ class MessageStreamParser(JsonStreamParser):
         if not isinstance(obj, dict):
             raise GatewayError("upstream", f"Upstream sent an event that is not a JSON object: {obj!r:.200}")
         t = obj.get("type")
-        handler = _HANDLERS.get(t) if isinstance(t, str) else None
-        if handler is None:
-            raise GatewayError("upstream", f"Upstream sent an event of unknown type {t!r}",
-                               code="untranslatable_content")  # fmt: skip
-        if not self.started and t != "ping" and t != "error" and t != "message_start":
-            self._start({})
-        handler(self, obj)
-        return self.parts.take()
+        if t == "content_block_delta" and self.started:  # the hot path: one delta after another
+            self._block_delta(obj)
+        else:
+            handler = _HANDLERS.get(t) if isinstance(t, str) else None
+            if handler is None:
+                raise GatewayError("upstream", f"Upstream sent an event of unknown type {t!r}",
+                                   code="untranslatable_content")  # fmt: skip
+            if not self.started and t != "ping" and t != "error" and t != "message_start":
+                self._start({})
+            handler(self, obj)
+        parts = self.parts
+        out = parts.events
+        parts.events = []
+        return out
 
     def _hub(self, obj: dict[str, Any]) -> int:
         idx = obj.get("index")
-        hub = self.parts.index(idx) if isinstance(idx, int) else None
+        hub = self.parts.keys.get(idx) if isinstance(idx, int) else None
         if hub is None:
             raise GatewayError("upstream", f"Upstream sent {obj.get('type')} for unknown block index {idx!r}")
         return hub
@@ -510,10 +517,10 @@ class MessageStreamParser(JsonStreamParser):
         idx = obj.get("index")
         if not isinstance(block, dict) or not isinstance(idx, int):
             raise GatewayError("upstream", f"Upstream sent a malformed content_block_start: {obj!r:.200}")
-        if is_server_block(block.get("type")):
-            self._server[idx] = _ServerBlock(block)
-            return
         part = _block_part(block, streaming=True)
+        if isinstance(part, ServerToolCallPart | ServerToolResultPart):
+            self._server[idx] = _ServerBlock(block)  # one whole part at its content_block_stop
+            return
         hub = self.parts.start(part, idx)
         if isinstance(part, ToolCallPart) and not part.arguments:
             self._no_args.add(hub)
@@ -525,18 +532,23 @@ class MessageStreamParser(JsonStreamParser):
         if self._server and obj.get("index") in self._server:
             self._server_delta(obj)
             return
-        hub = self._hub(obj)
-        delta = _obj(obj.get("delta"))
+        idx = obj.get("index")
+        hub = self.parts.keys.get(idx) if type(idx) is int else None
+        if hub is None:
+            hub = self._hub(obj)
+        delta = obj.get("delta")
+        if not isinstance(delta, dict):
+            delta = {}
         dt = delta.get("type")
         if dt == "text_delta" or dt == "thinking_delta":
             text = delta.get("text" if dt == "text_delta" else "thinking")
             if text and isinstance(text, str):
-                self.parts.delta(hub, text)
+                self.parts.events.append(PartDelta(hub, text))
         elif dt == "input_json_delta":
             pj = delta.get("partial_json")
             if pj and isinstance(pj, str):
                 self._no_args.discard(hub)
-                self.parts.delta(hub, pj)
+                self.parts.events.append(PartDelta(hub, pj))
         elif dt == "signature_delta":
             sig = delta.get("signature")
             if sig and isinstance(sig, str):

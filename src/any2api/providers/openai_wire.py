@@ -11,7 +11,7 @@ from typing import Any, assert_never
 import orjson
 
 from ..core.errors import GatewayError, invalid
-from ..core.events import Event, Finish, ResponseStart, UsageEvent
+from ..core.events import Event, Finish, PartDelta, ResponseStart, UsageEvent
 from ..core.parts import (
     FilePart,
     ImagePart,
@@ -288,9 +288,12 @@ class ChunkParser(JsonStreamParser):
                 if choice.get("index", 0) == 0:
                     self._choice(choice)
         u = obj.get("usage")
-        if isinstance(u, dict):
-            self.parts.events.append(UsageEvent(parse_usage(u)))
-        return self.parts.take()
+        parts = self.parts
+        if u is not None and isinstance(u, dict):
+            parts.events.append(UsageEvent(parse_usage(u)))
+        out = parts.events
+        parts.events = []
+        return out
 
     def _error(self, obj: dict[str, Any]) -> list[Event]:
         if not self.started:
@@ -331,9 +334,13 @@ class ChunkParser(JsonStreamParser):
             ti = len(self.tool_ids) + len(self.parts.pending_calls)
         fn = tc.get("function") or {}
         args = fn.get("arguments")
-        started = self.parts.tool_call(
-            ti, tc.get("id"), fn.get("name"), args if isinstance(args, str) else None
-        )
+        parts = self.parts
+        index = parts.keys.get(ti)
+        if index is not None:  # the call goes on: more arguments
+            if args and isinstance(args, str):
+                parts.events.append(PartDelta(index, args))
+            return
+        started = parts.tool_call(ti, tc.get("id"), fn.get("name"), args if isinstance(args, str) else None)
         if started is not None:
             self.tool_ids.append(started.id)
 
