@@ -37,36 +37,9 @@ class SSEDecoder:
         self._skip_lf = False
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
-        if not chunk:
+        lines = self._lines(chunk) if chunk else None
+        if not lines:
             return []
-        if self._skip_lf:
-            # the previous read ended in CR: a LF starting this one is the rest of that CRLF
-            self._skip_lf = False
-            if chunk[:1] == b"\n":
-                chunk = chunk[1:]
-                if not chunk:
-                    return []
-        buf = self._buf + chunk if self._buf else chunk
-        if not self._started:
-            if len(buf) < 3 and b"\xef\xbb\xbf".startswith(buf):
-                self._buf = buf
-                return []
-            self._started = True
-            if buf.startswith(b"\xef\xbb\xbf"):
-                buf = buf[3:]
-                if not buf:
-                    self._buf = b""
-                    return []
-        lines = buf.splitlines()
-        # A line is complete only with its terminator; a trailing lone CR may be the first half of CRLF.
-        last = buf[-1]
-        if last == 10:  # LF
-            self._buf = b""
-        elif last == 13:  # CR ends the line now; a LF that may start the next read is dropped
-            self._buf = b""
-            self._skip_lf = True
-        else:
-            self._buf = lines.pop()
         out: list[SSEEvent] = []
         data = self._data
         for line in lines:
@@ -85,6 +58,38 @@ class SSEDecoder:
             elif line[0] != 0x3A:  # not a ':' comment
                 self._line(line, out)
         return out
+
+    def _lines(self, chunk: bytes) -> list[bytes] | None:
+        """The complete lines the buffer and ``chunk`` hold (the rest stays buffered)."""
+        if self._skip_lf:
+            # the previous read ended in CR: a LF starting this one is the rest of that CRLF
+            self._skip_lf = False
+            if chunk[:1] == b"\n":
+                chunk = chunk[1:]
+                if not chunk:
+                    return None
+        buf = self._buf + chunk if self._buf else chunk
+        if not self._started:
+            if len(buf) < 3 and b"\xef\xbb\xbf".startswith(buf):
+                self._buf = buf
+                return None
+            self._started = True
+            if buf.startswith(b"\xef\xbb\xbf"):
+                buf = buf[3:]
+                if not buf:
+                    self._buf = b""
+                    return None
+        lines = buf.splitlines()
+        # A line is complete only with its terminator; a trailing lone CR may be the first half of CRLF.
+        last = buf[-1]
+        if last == 10:  # LF
+            self._buf = b""
+        elif last == 13:  # CR ends the line now; a LF that may start the next read is dropped
+            self._buf = b""
+            self._skip_lf = True
+        else:
+            self._buf = lines.pop()
+        return lines
 
     def close(self) -> list[SSEEvent]:
         """End of stream: process any unterminated line and deliver a pending event."""

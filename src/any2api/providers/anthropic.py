@@ -183,39 +183,46 @@ def _tool_result(p: ToolResultPart, field: str) -> dict[str, Any]:
 def _blocks(parts: list[Part], field: str, role: str) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for j, p in enumerate(parts):
-        pf = f"{field}[{j}]"
-        if isinstance(p, TextPart):
-            if p.text:  # Anthropic rejects empty text blocks; they carry nothing
-                out.append(_cache(p, {"type": "text", "text": p.text}))
-        elif isinstance(p, ImagePart):
-            out.append(_image(p, pf))
-        elif isinstance(p, FilePart):
-            out.append(_document(p, pf))
-        elif isinstance(p, ToolCallPart):
-            if role != "assistant":
-                raise invalid(f"A tool call ({pf}) can only appear in an assistant message.", pf)
-            out.append(
-                _cache(
-                    p, {"type": "tool_use", "id": p.id, "name": p.name, "input": tool_input_json(p.arguments)}
-                )
-            )
-        elif isinstance(p, ToolResultPart):
-            out.append(_tool_result(p, pf))
-        elif isinstance(p, ReasoningPart):
-            if role != "assistant":
-                raise invalid(f"Reasoning ({pf}) can only appear in an assistant message.", pf)
-            if p.redacted:
-                out.append({"type": "redacted_thinking", "data": p.redacted})
-            elif p.signature:
-                out.append({"type": "thinking", "thinking": p.text, "signature": p.signature})
-            # unsigned reasoning came from another model: Anthropic would reject it (see module doc)
-        elif isinstance(p, ServerToolCallPart | ServerToolResultPart):
-            if p.wire != NAME:
-                raise unsupported_server_tool(p, "Anthropic", pf)
-            out.append(dict(p.data))
-        else:
-            assert_never(p)
+        block = _block(p, f"{field}[{j}]", role)
+        if block is not None:
+            out.append(block)
     return out
+
+
+def _block(p: Part, pf: str, role: str) -> dict[str, Any] | None:
+    """One part as a content block (None: nothing to send)."""
+    if isinstance(p, TextPart):
+        # Anthropic rejects empty text blocks; they carry nothing
+        return _cache(p, {"type": "text", "text": p.text}) if p.text else None
+    if isinstance(p, ImagePart):
+        return _image(p, pf)
+    if isinstance(p, FilePart):
+        return _document(p, pf)
+    if isinstance(p, ToolCallPart):
+        if role != "assistant":
+            raise invalid(f"A tool call ({pf}) can only appear in an assistant message.", pf)
+        return _cache(
+            p, {"type": "tool_use", "id": p.id, "name": p.name, "input": tool_input_json(p.arguments)}
+        )
+    if isinstance(p, ToolResultPart):
+        return _tool_result(p, pf)
+    if isinstance(p, ReasoningPart):
+        return _thinking_block(p, pf, role)
+    if isinstance(p, ServerToolCallPart | ServerToolResultPart):
+        if p.wire != NAME:
+            raise unsupported_server_tool(p, "Anthropic", pf)
+        return dict(p.data)
+    assert_never(p)
+
+
+def _thinking_block(p: ReasoningPart, pf: str, role: str) -> dict[str, Any] | None:
+    if role != "assistant":
+        raise invalid(f"Reasoning ({pf}) can only appear in an assistant message.", pf)
+    if p.redacted:
+        return {"type": "redacted_thinking", "data": p.redacted}
+    if p.signature:
+        return {"type": "thinking", "thinking": p.text, "signature": p.signature}
+    return None  # unsigned reasoning came from another model: Anthropic would reject it (see module doc)
 
 
 def _system_blocks(m: Message, field: str) -> list[dict[str, Any]]:
@@ -281,15 +288,7 @@ def build_body(
     """The Messages API body for a hub request."""
     own = req.extra_for(NAME)
     if req.origin != NAME:
-        n = req.extra_for(OPENAI_CHAT).get("n")
-        if isinstance(n, int) and n > 1:
-            raise invalid(
-                "'n' greater than 1 is not supported by Anthropic upstreams.", "n", "unsupported_value"
-            )
-        rf = req.response_format
-        if rf is not None and rf.get("type") not in (None, "text"):
-            raise invalid(f"response_format {rf.get('type')!r} is not supported by Anthropic upstreams.",
-                          "response_format", "unsupported_value")  # fmt: skip
+        _refuse_foreign_options(req)
     system, messages = build_messages(req, req.header_for(NAME, "anthropic-beta"))
     max_tokens = req.max_tokens or default_max_tokens
     body: dict[str, Any] = {"model": model, "max_tokens": max_tokens, "messages": messages}
@@ -309,24 +308,7 @@ def build_body(
     if user is not None:
         body["metadata"] = {"user_id": user}
     if req.tools:
-        tools: list[dict[str, Any]] = []
-        for t in req.tools:
-            td: dict[str, Any] = {"name": t.name}
-            if t.description:
-                td["description"] = t.description
-            td["input_schema"] = t.parameters or {"type": "object", "properties": {}}
-            tools.append(_cache(t, td))
-        body["tools"] = tools
-        tc = req.tool_choice
-        if tc is not None:
-            choice: dict[str, Any] = {
-                "type": {"auto": "auto", "none": "none", "required": "any", "tool": "tool"}[tc.mode]
-            }
-            if tc.mode == "tool":
-                choice["name"] = tc.name
-            if tc.parallel is False and tc.mode != "none":
-                choice["disable_parallel_tool_use"] = True
-            body["tool_choice"] = choice
+        _add_tools(body, req)
     if "thinking" not in own and (
         req.origin != NAME or (req.reasoning and req.reasoning.enabled is not None)
     ):
@@ -337,6 +319,39 @@ def build_body(
             body["thinking"] = thinking
     body.update(own)
     return body
+
+
+def _refuse_foreign_options(req: ChatRequest) -> None:
+    """OpenAI knobs that have no Messages equivalent: a clear 400."""
+    n = req.extra_for(OPENAI_CHAT).get("n")
+    if isinstance(n, int) and n > 1:
+        raise invalid("'n' greater than 1 is not supported by Anthropic upstreams.", "n", "unsupported_value")
+    rf = req.response_format
+    if rf is not None and rf.get("type") not in (None, "text"):
+        raise invalid(f"response_format {rf.get('type')!r} is not supported by Anthropic upstreams.",
+                      "response_format", "unsupported_value")  # fmt: skip
+
+
+_CHOICE_TYPES = {"auto": "auto", "none": "none", "required": "any", "tool": "tool"}
+
+
+def _add_tools(body: dict[str, Any], req: ChatRequest) -> None:
+    tools: list[dict[str, Any]] = []
+    for t in req.tools or ():
+        td: dict[str, Any] = {"name": t.name}
+        if t.description:
+            td["description"] = t.description
+        td["input_schema"] = t.parameters or {"type": "object", "properties": {}}
+        tools.append(_cache(t, td))
+    body["tools"] = tools
+    tc = req.tool_choice
+    if tc is not None:
+        choice: dict[str, Any] = {"type": _CHOICE_TYPES[tc.mode]}
+        if tc.mode == "tool":
+            choice["name"] = tc.name
+        if tc.parallel is False and tc.mode != "none":
+            choice["disable_parallel_tool_use"] = True
+        body["tool_choice"] = choice
 
 
 # ------------------------------------------------------------------------------------ response -> hub

@@ -27,7 +27,7 @@ from ..core.events import Event
 from ..core.request import ChatRequest
 from ..upstream import iter_body, map_upstream_error, read_body
 from .base import Account, ModelInfo, Provider
-from .framing import Framing, frame_decoder
+from .framing import Frame, Framing, frame_decoder
 from .stream_parser import StreamParser
 
 if TYPE_CHECKING:
@@ -205,19 +205,13 @@ class JsonHttpProvider(Provider):
                     continue
                 if trace is not None:
                     trace("chunk", chunk)
-                for frame in decoder.feed(chunk):
-                    for e in parser.feed_frame(frame):
-                        yield e
-                    if parser.done:
-                        break
+                for e in _feed(parser, decoder.feed(chunk)):
+                    yield e
                 if parser.done:
                     break
             else:
-                for frame in decoder.close():
-                    for e in parser.feed_frame(frame):
-                        yield e
-                    if parser.done:
-                        break
+                for e in _feed(parser, decoder.close()):
+                    yield e
             out = parser.close()
         except GatewayError as err:
             if not parser.started:
@@ -254,3 +248,15 @@ class JsonHttpProvider(Provider):
         found = self.model_list(doc)
         known = {m.id for m in found}
         return found + [m for m in configured if m.id not in known]
+
+
+def _feed(parser: StreamParser, frames: list[Frame]) -> list[Event]:
+    """Feed frames until the parser is done; the events they made."""
+    if len(frames) == 1:
+        return parser.feed_frame(frames[0])
+    out: list[Event] = []
+    for frame in frames:
+        out += parser.feed_frame(frame)
+        if parser.done:
+            break
+    return out

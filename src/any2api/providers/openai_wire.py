@@ -60,41 +60,39 @@ def _data_url(p: ImagePart | FilePart) -> str | None:
 def _user_content(parts: Sequence[Part], field: str) -> str | list[dict[str, Any]]:
     if len(parts) == 1 and isinstance(parts[0], TextPart):
         return parts[0].text
-    out: list[dict[str, Any]] = []
-    for i, p in enumerate(parts):
-        if isinstance(p, TextPart):
-            out.append({"type": "text", "text": p.text})
-        elif isinstance(p, ImagePart):
-            url = p.url or _data_url(p)
-            iu: dict[str, Any] = {"url": url}
-            if p.detail:
-                iu["detail"] = p.detail
-            out.append({"type": "image_url", "image_url": iu})
-        elif isinstance(p, FilePart):
-            if p.text is not None:
-                out.append({"type": "text", "text": p.text})
-            else:
-                f: dict[str, Any] = {}
-                if p.data is not None:
-                    f["file_data"] = _data_url(p)
-                if p.file_id:
-                    f["file_id"] = p.file_id
-                if p.filename:
-                    f["filename"] = p.filename
-                if not f:
-                    raise invalid(
-                        f"A file in {field}[{i}] has no data this upstream can take.", f"{field}[{i}]"
-                    )
-                out.append({"type": "file", "file": f})
-        elif isinstance(p, (ReasoningPart, ToolCallPart, ToolResultPart)):
-            raise invalid(
-                f"Content of type {p.kind!r} cannot appear in this message ({field}[{i}]).", f"{field}[{i}]"
-            )
-        elif isinstance(p, ServerToolCallPart | ServerToolResultPart):
-            raise unsupported_server_tool(p, "Chat Completions", f"{field}[{i}]")
-        else:
-            assert_never(p)
-    return out
+    return [_content_item(p, f"{field}[{i}]") for i, p in enumerate(parts)]
+
+
+def _content_item(p: Part, pf: str) -> dict[str, Any]:
+    if isinstance(p, TextPart):
+        return {"type": "text", "text": p.text}
+    if isinstance(p, ImagePart):
+        iu: dict[str, Any] = {"url": p.url or _data_url(p)}
+        if p.detail:
+            iu["detail"] = p.detail
+        return {"type": "image_url", "image_url": iu}
+    if isinstance(p, FilePart):
+        return _file_item(p, pf)
+    if isinstance(p, (ReasoningPart, ToolCallPart, ToolResultPart)):
+        raise invalid(f"Content of type {p.kind!r} cannot appear in this message ({pf}).", pf)
+    if isinstance(p, ServerToolCallPart | ServerToolResultPart):
+        raise unsupported_server_tool(p, "Chat Completions", pf)
+    assert_never(p)
+
+
+def _file_item(p: FilePart, pf: str) -> dict[str, Any]:
+    if p.text is not None:
+        return {"type": "text", "text": p.text}
+    f: dict[str, Any] = {}
+    if p.data is not None:
+        f["file_data"] = _data_url(p)
+    if p.file_id:
+        f["file_id"] = p.file_id
+    if p.filename:
+        f["filename"] = p.filename
+    if not f:
+        raise invalid(f"A file in {pf} has no data this upstream can take.", pf)
+    return {"type": "file", "file": f}
 
 
 def _tool_result_text(p: ToolResultPart) -> str | list[dict[str, Any]]:
@@ -201,19 +199,14 @@ def build_body(
         ]  # fmt: skip
     tc = req.tool_choice
     if tc is not None:
-        if tc.mode == "tool":
-            body["tool_choice"] = {"type": "function", "function": {"name": tc.name}}
-        else:
-            body["tool_choice"] = tc.mode
+        body["tool_choice"] = (
+            {"type": "function", "function": {"name": tc.name}} if tc.mode == "tool" else tc.mode
+        )
         if tc.parallel is not None and req.tools:
             body["parallel_tool_calls"] = tc.parallel
-    if req.reasoning is not None:
-        effort = req.reasoning.effort
-        budget = req.reasoning.budget_tokens
-        if effort is None and profile.thinking_to_effort and req.reasoning.enabled and budget:
-            effort = "low" if budget < 4096 else "medium" if budget < 16384 else "high"
-        if effort:
-            body["reasoning_effort"] = effort
+    effort = _effort(req, profile)
+    if effort:
+        body["reasoning_effort"] = effort
     extra = req.extra_for(NAME)
     n = extra.get("n")
     if isinstance(n, int) and n > 1:
@@ -222,6 +215,18 @@ def build_body(
     for k, v in extra.items():
         body.setdefault(k, v)
     return apply_params(body, profile)
+
+
+def _effort(req: ChatRequest, profile: Profile) -> str | None:
+    """``reasoning_effort``: as asked, or from a thinking budget where the profile maps one."""
+    r = req.reasoning
+    if r is None:
+        return None
+    effort = r.effort
+    budget = r.budget_tokens
+    if effort is None and profile.thinking_to_effort and r.enabled and budget:
+        effort = "low" if budget < 4096 else "medium" if budget < 16384 else "high"
+    return effort
 
 
 def apply_params(body: dict[str, Any], profile: Profile) -> dict[str, Any]:
