@@ -255,8 +255,12 @@ def _feed(parser: StreamParser, frames: list[Frame]) -> list[Event]:
     if len(frames) == 1:
         return parser.feed_frame(frames[0])
     out: list[Event] = []
-    for frame in frames:
-        out += parser.feed_frame(frame)
-        if parser.done:
-            break
+    try:
+        for frame in frames:
+            out += parser.feed_frame(frame)
+            if parser.done:
+                break
+    except GatewayError:
+        parser.parts.events[:0] = out  # made before the failure: out first (see StreamParser.abort)
+        raise
     return out
