@@ -132,11 +132,6 @@ class JsonHttpProvider(Provider):
             raise map_upstream_error(resp.status, raw, resp.headers, self.rules, self.name)
         return resp
 
-    async def post(
-        self, url: str, body: bytes, headers: dict[str, str], proxy: str | None
-    ) -> aiohttp.ClientResponse:
-        return await self.send(url, body, headers, proxy)
-
     async def get_json(self, url: str, headers: dict[str, str], proxy: str | None, what: str) -> Any:
         """GET a JSON document upstream (model lists); errors mapped like chat errors."""
         resp = await self.upstream.request("GET", url, headers=headers, timeouts=self.timeouts, proxy=proxy)
