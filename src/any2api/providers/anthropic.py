@@ -399,6 +399,8 @@ def _block_part(block: dict[str, Any], streaming: bool = False) -> OutputPart:
     )  # fmt: skip
 
 
+_HUB_BLOCKS = frozenset({"text", "thinking", "redacted_thinking", "tool_use"})
+"""Block types that become hub parts of their own kind (the rest: server tool blocks, or unknown)."""
 _KNOWN_KEYS = frozenset({"type", "text", "thinking", "signature", "data", "id", "name", "input"})
 
 
@@ -492,12 +494,15 @@ class MessageStreamParser(JsonStreamParser):
         t = obj.get("type")
         if t == "content_block_delta" and self.started:  # the hot path: one delta after another
             self._block_delta(obj)
+        elif t == "ping":
+            return []
         else:
-            handler = _HANDLERS.get(t) if isinstance(t, str) else None
-            if handler is None:
+            try:
+                handler = _HANDLERS[t]
+            except (KeyError, TypeError):
                 raise GatewayError("upstream", f"Upstream sent an event of unknown type {t!r}",
-                                   code="untranslatable_content")  # fmt: skip
-            if not self.started and t != "ping" and t != "error" and t != "message_start":
+                                   code="untranslatable_content") from None  # fmt: skip
+            if not self.started and t != "error" and t != "message_start":
                 self._start({})
             handler(self, obj)
         parts = self.parts
@@ -515,9 +520,6 @@ class MessageStreamParser(JsonStreamParser):
     def _message_start(self, obj: dict[str, Any]) -> None:
         self._start(_obj(obj.get("message")))
 
-    def _ping(self, obj: dict[str, Any]) -> None:
-        return None
-
     def _error(self, obj: dict[str, Any]) -> None:
         err = _obj(obj.get("error"))
         etype = str(err.get("type") or "api_error")
@@ -532,10 +534,11 @@ class MessageStreamParser(JsonStreamParser):
         idx = obj.get("index")
         if not isinstance(block, dict) or not isinstance(idx, int):
             raise GatewayError("upstream", f"Upstream sent a malformed content_block_start: {obj!r:.200}")
-        part = _block_part(block, streaming=True)
-        if isinstance(part, ServerToolCallPart | ServerToolResultPart):
+        t = block.get("type")
+        if t not in _HUB_BLOCKS and is_server_block(t):
             self._server[idx] = _ServerBlock(block)  # one whole part at its content_block_stop
             return
+        part = _block_part(block, streaming=True)
         hub = self.parts.start(part, idx)
         if isinstance(part, ToolCallPart) and not part.arguments:
             self._no_args.add(hub)
@@ -588,7 +591,10 @@ class MessageStreamParser(JsonStreamParser):
         if server is not None:
             self.parts.whole(server.part())
             return
-        hub = self._hub(obj)
+        idx = obj.get("index")
+        hub = self.parts.keys.get(idx) if type(idx) is int else None
+        if hub is None:
+            hub = self._hub(obj)
         if hub in self._no_args:
             self._no_args.discard(hub)
             self.parts.delta(hub, "{}")  # a call without arguments: "{}", as OpenAI clients expect
@@ -630,7 +636,6 @@ _HANDLERS: dict[str, Callable[[MessageStreamParser, dict[str, Any]], None]] = {
     "message_start": MessageStreamParser._message_start,
     "message_delta": MessageStreamParser._message_delta,
     "message_stop": MessageStreamParser._message_stop,
-    "ping": MessageStreamParser._ping,
     "error": MessageStreamParser._error,
 }
 
