@@ -498,7 +498,7 @@ class MessageStreamParser(JsonStreamParser):
             return []
         else:
             try:
-                handler = _HANDLERS[t]
+                handler = _HANDLERS[t]  # type: ignore[index]  # not a str: KeyError or TypeError
             except (KeyError, TypeError):
                 raise GatewayError("upstream", f"Upstream sent an event of unknown type {t!r}",
                                    code="untranslatable_content") from None  # fmt: skip
