@@ -491,14 +491,14 @@ class MessageStreamParser(JsonStreamParser):
     def feed(self, obj: Any) -> list[Event]:
         if not isinstance(obj, dict):
             raise GatewayError("upstream", f"Upstream sent an event that is not a JSON object: {obj!r:.200}")
-        t = obj.get("type")
+        t: Any = obj.get("type")  # any JSON value: not a known str -> KeyError or TypeError below
         if t == "content_block_delta" and self.started:  # the hot path: one delta after another
             self._block_delta(obj)
         elif t == "ping":
             return []
         else:
             try:
-                handler = _HANDLERS[t]  # type: ignore[index]  # not a str: KeyError or TypeError
+                handler = _HANDLERS[t]
             except (KeyError, TypeError):
                 raise GatewayError("upstream", f"Upstream sent an event of unknown type {t!r}",
                                    code="untranslatable_content") from None  # fmt: skip
