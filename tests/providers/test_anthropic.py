@@ -182,13 +182,9 @@ def test_mid_stream_error_event_becomes_error_event() -> None:
 def test_unknown_blocks_and_deltas_raise_clear_errors() -> None:
     p = MessageStreamParser("c")
     p.feed({"type": "message_start", "message": {"id": "msg_1"}})
-    with pytest.raises(GatewayError, match="server_tool_use"):
+    with pytest.raises(GatewayError, match="mystery_block"):
         p.feed(
-            {
-                "type": "content_block_start",
-                "index": 0,
-                "content_block": {"type": "server_tool_use", "id": "s"},
-            }
+            {"type": "content_block_start", "index": 0, "content_block": {"type": "mystery_block", "id": "s"}}
         )
     p.feed({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}})
     with pytest.raises(GatewayError, match="mystery_delta"):
@@ -397,3 +393,157 @@ def test_headers_urls_and_options() -> None:
     assert hv["authorization"] == "Bearer sk-secret" and "x-api-key" not in hv and "anthropic-beta" not in hv
     with pytest.raises(ValueError, match="default_max_tokens"):
         _provider(options={"default_max_tokens": "lots"})
+
+
+# ------------------------------------------------------------------------------------- server tools
+
+# The shape of Anthropic's documented web-search stream (server_tool_use with streamed input, a
+# web_search_tool_result block, text citing it), cut down; ids and the encrypted content are made up.
+WEB_SEARCH_SSE = b"""event: message_start
+data: {"type":"message_start","message":{"id":"msg_01G","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":2679,"output_tokens":3}}}
+
+event: content_block_start
+data: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}
+
+event: content_block_delta
+data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"I'll check the weather."}}
+
+event: content_block_stop
+data: {"type":"content_block_stop","index":0}
+
+event: content_block_start
+data: {"type":"content_block_start","index":1,"content_block":{"type":"server_tool_use","id":"srvtoolu_014h","name":"web_search","input":{}}}
+
+event: content_block_delta
+data: {"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":""}}
+
+event: content_block_delta
+data: {"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\\"query"}}
+
+event: content_block_delta
+data: {"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"\\": \\"weather NYC today\\"}"}}
+
+event: content_block_stop
+data: {"type":"content_block_stop","index":1}
+
+event: content_block_start
+data: {"type":"content_block_start","index":2,"content_block":{"type":"web_search_tool_result","tool_use_id":"srvtoolu_014h","content":[{"type":"web_search_result","title":"Weather in New York City","url":"https://example.com/nyc","encrypted_content":"Ev0DCioIAxgC","page_age":null}]}}
+
+event: content_block_stop
+data: {"type":"content_block_stop","index":2}
+
+event: content_block_start
+data: {"type":"content_block_start","index":3,"content_block":{"type":"text","text":""}}
+
+event: content_block_delta
+data: {"type":"content_block_delta","index":3,"delta":{"type":"citations_delta","citation":{"type":"web_search_result_location","cited_text":"Sunny, 75F","url":"https://example.com/nyc","title":"Weather in New York City","encrypted_index":"Eo8BCioI"}}}
+
+event: content_block_delta
+data: {"type":"content_block_delta","index":3,"delta":{"type":"text_delta","text":"It is sunny, 75F."}}
+
+event: content_block_stop
+data: {"type":"content_block_stop","index":3}
+
+event: message_delta
+data: {"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":510,"server_tool_use":{"web_search_requests":1}}}
+
+event: message_stop
+data: {"type":"message_stop"}
+
+"""
+
+
+def _frames_parsed(body: bytes, cut: int) -> list[Event]:
+    from any2api.sse import SSEDecoder
+
+    p = MessageStreamParser("claude")
+    d = SSEDecoder()
+    out: list[Event] = []
+    for chunk in (body[:cut], body[cut:]):
+        for fr in d.feed(chunk):
+            out += p.feed_frame(fr)
+    for fr in d.close():
+        out += p.feed_frame(fr)
+    return out + p.close()
+
+
+@pytest.mark.parametrize("cut", [0, 700, 1500, len(WEB_SEARCH_SSE)])
+def test_server_tool_blocks_stream_into_whole_server_tool_parts(cut: int) -> None:
+    from any2api.core.parts import ServerToolCallPart, ServerToolResultPart
+
+    events = _frames_parsed(WEB_SEARCH_SSE, cut)
+    resp = accumulate(events)
+    call, result = resp.parts[1], resp.parts[2]
+    assert isinstance(call, ServerToolCallPart) and isinstance(result, ServerToolResultPart)
+    assert (call.id, call.name, call.wire) == ("srvtoolu_014h", "web_search", "anthropic_messages")
+    assert call.data == {"type": "server_tool_use", "id": "srvtoolu_014h", "name": "web_search",
+                         "input": {"query": "weather NYC today"}}  # fmt: skip
+    assert result.tool_call_id == "srvtoolu_014h" and result.wire == "anthropic_messages"
+    assert (
+        result.data["type"] == "web_search_tool_result"
+        and result.data["content"][0]["url"] == "https://example.com/nyc"
+    )
+    assert [p.kind for p in resp.parts] == ["text", "server_tool_call", "server_tool_result", "text"]
+    assert resp.text() == "I'll check the weather.It is sunny, 75F."
+    assert resp.parts[3].provider_details == {"anthropic": {"citations": [
+        {"type": "web_search_result_location", "cited_text": "Sunny, 75F", "url": "https://example.com/nyc",
+         "title": "Weather in New York City", "encrypted_index": "Eo8BCioI"}]}}  # fmt: skip
+    assert resp.finish_reason == "stop"
+    # whole parts: no deltas; every part started and ended once, in order
+    idx = [e.index for e in events if isinstance(e, PartStart)]
+    assert idx == [0, 1, 2, 3] and [e.index for e in events if isinstance(e, PartEnd)] == idx
+    assert not any(isinstance(e, PartDelta) and e.index in (1, 2) for e in events)
+
+
+def test_server_tool_blocks_of_a_whole_message_and_back_into_a_request() -> None:
+    from any2api.core.parts import ServerToolCallPart, ServerToolResultPart
+
+    call_block = {
+        "type": "server_tool_use",
+        "id": "srvtoolu_1",
+        "name": "web_search",
+        "input": {"query": "q"},
+    }
+    result_block = {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_1",
+                    "content": [{"type": "web_search_result", "url": "https://example.com", "title": "t",
+                                 "encrypted_content": "E"}]}  # fmt: skip
+    mcp_call = {
+        "type": "mcp_tool_use",
+        "id": "mcptoolu_1",
+        "name": "echo",
+        "server_name": "s",
+        "input": {"m": 1},
+    }
+    mcp_result = {"type": "mcp_tool_result", "tool_use_id": "mcptoolu_1", "is_error": False,
+                  "content": [{"type": "text", "text": "1"}]}  # fmt: skip
+    obj = {"id": "msg_1", "model": "c", "content": [call_block, result_block, mcp_call, mcp_result,
+           {"type": "text", "text": "done"}], "stop_reason": "end_turn", "usage": {"input_tokens": 1, "output_tokens": 2}}  # fmt: skip
+    resp = accumulate(message_events(obj, "c"))
+    assert [type(p) for p in resp.parts[:4]] == [ServerToolCallPart, ServerToolResultPart] * 2
+    assert [p.data for p in resp.parts[:4]] == [call_block, result_block, mcp_call, mcp_result]  # type: ignore[union-attr]
+    assert resp.parts[2].name == "echo"  # type: ignore[union-attr]
+    # the next turn carries them back to Anthropic exactly as they came
+    req = ChatRequest(model="c", messages=[Message("user", [TextPart("q")]), Message("assistant", resp.parts),
+                                           Message("user", [TextPart("more")])])  # fmt: skip
+    body = build_body(req, "c")
+    assert body["messages"][1]["content"] == [call_block, result_block, mcp_call, mcp_result,
+                                              {"type": "text", "text": "done"}]  # fmt: skip
+    # an OpenAI client gets the answer without them
+    msg = json.loads(render_response(resp, ChatRequest(model="c", messages=[])))["choices"][0]["message"]
+    assert msg["content"] == "done"
+
+
+def test_server_tool_input_that_is_not_json_is_an_upstream_error() -> None:
+    p = MessageStreamParser("c")
+    p.feed({"type": "message_start", "message": {"id": "msg_1"}})
+    p.feed({"type": "content_block_start", "index": 0,
+            "content_block": {"type": "server_tool_use", "id": "s", "name": "web_search", "input": {}}})  # fmt: skip
+    p.feed(
+        {
+            "type": "content_block_delta",
+            "index": 0,
+            "delta": {"type": "input_json_delta", "partial_json": "{"},
+        }
+    )
+    with pytest.raises(GatewayError, match="not JSON"):
+        p.feed({"type": "content_block_stop", "index": 0})

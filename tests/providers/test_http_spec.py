@@ -157,7 +157,7 @@ def test_invalid_spec_is_rejected_at_load_with_its_line():
 
 def test_provider_creation_rejects_an_invalid_spec():
     from any2api.config import Timeouts
-    from any2api.providers.base import create_provider
+    from any2api.providers.registry import create_provider
     from any2api.upstream import Upstream
 
     with pytest.raises(ConfigError) as e:
