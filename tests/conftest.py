@@ -1,8 +1,8 @@
-"""Shared fixtures: the real gateway on loopback, and the upstream simulator (tests/sim)."""
+"""Shared fixtures: the real gateway on loopback; the plugins: the upstream simulator (tests/sim) and the
+stores (tests/store/fixtures.py: SQLite/Postgres stores, Redis namespaces, data directories)."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -11,7 +11,7 @@ import pytest
 
 from .gateway_harness import ProcessGateway, ThreadGateway
 
-pytest_plugins = ["tests.sim.pytest_plugin"] if importlib.util.find_spec("tests.sim.pytest_plugin") else []
+pytest_plugins = ["tests.sim.pytest_plugin", "tests.store.fixtures"]
 
 KEY = "sk-test-client"
 

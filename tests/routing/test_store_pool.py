@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests/store/fixtures.py are redefined as parameters)
 """The store-backed account pool, on SQLite and Postgres, alone and as two instances sharing Redis."""
 
 from __future__ import annotations
@@ -11,16 +10,6 @@ from contextlib import AsyncExitStack
 from typing import Any
 
 import pytest
-from tests.store.fixtures import (  # noqa: F401
-    anyio_backend,
-    backend,
-    data_dir,
-    namespace,
-    redis_url_or_skip,
-    shared_factory,
-    store,
-    store_url,
-)
 
 from any2api.config import ProviderConfig
 from any2api.core.errors import GatewayError

@@ -1,4 +1,5 @@
-"""Store fixtures for tests/store, tests/admin and tests/routing/test_store_pool.py.
+"""Store fixtures, a pytest plugin (registered in tests/conftest.py) for tests/store, tests/admin and
+tests/routing/test_store_pool.py.
 
 ``store_url`` runs a test once per backend: SQLite (a file in tmp_path) and Postgres (a fresh schema in the
 database named by ANY2API_TEST_POSTGRES_URL, dropped afterwards; skipped when unset). ``redis_url_or_skip``
