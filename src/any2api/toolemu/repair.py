@@ -207,6 +207,7 @@ def _close_open(out: list[str], stack: list[str]) -> None:
         k = _last_significant(out)
         if k >= 0 and out[k] == ",":
             del out[k]
+            k = _last_significant(out)
         if k >= 0 and out[k] == ":":
             raise _Fail("value missing at the end")
         out.append(_CLOSERS[stack.pop()])
