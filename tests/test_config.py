@@ -34,10 +34,13 @@ def test_contract_example_parses_with_env(monkeypatch):
     monkeypatch.setenv("ANY2API_ADMIN_KEY", "adm")
     monkeypatch.setenv("DEEPSEEK_API_KEY", "sk-ds")
     c = parse_config(CONTRACT)
-    assert c.auth_keys == ["sk-client"] and c.admin_key == "adm"
+    assert c.auth_keys == ["sk-client"]
+    assert c.admin_key == "adm"
     ds, edge = c.providers
-    assert ds.api_keys == ["sk-ds"] and [m.id for m in ds.models] == ["deepseek-chat", "deepseek-reasoner"]
-    assert edge.chat_path == "/api/ai" and edge.api_keys == []
+    assert ds.api_keys == ["sk-ds"]
+    assert [m.id for m in ds.models] == ["deepseek-chat", "deepseek-reasoner"]
+    assert edge.chat_path == "/api/ai"
+    assert edge.api_keys == []
     assert c.models == {"claude-sonnet-4-20250514": ["deepseek/deepseek-chat"],
                         "gpt-4o": ["deepseek/deepseek-chat", "edge/deepseek-chat"]}  # fmt: skip
 
@@ -72,10 +75,13 @@ def test_errors_name_key_and_line(text, path, line):
 def test_invalid_yaml_reports_line():
     with pytest.raises(ConfigError) as e:
         parse_config("server:\n  port: [1,\n")
-    assert "invalid YAML" in str(e.value) and "line" in str(e.value)
+    assert "invalid YAML" in str(e.value)
+    assert "line" in str(e.value)
 
 
 def test_provider_type_not_built_yet_is_a_clear_error():
     with pytest.raises(ConfigError) as e:
         parse_config("providers:\n  - name: g\n    type: gemini\n")
-    assert e.value.path == "providers[0].type" and e.value.line == 3 and "not available" in str(e.value)
+    assert e.value.path == "providers[0].type"
+    assert e.value.line == 3
+    assert "not available" in str(e.value)

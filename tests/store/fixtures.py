@@ -162,7 +162,6 @@ def redis_cleanup() -> Iterator[list[str]]:
 
 
 @pytest.fixture
-def sqlite_only(backend: str) -> Iterator[None]:
+def sqlite_only(backend: str) -> None:
     if backend != "sqlite":
         pytest.skip("SQLite-specific")
-    yield

@@ -54,8 +54,10 @@ def test_account_errors_name_the_field(body: object, path: str, msg: str) -> Non
 
 def test_key_ok_and_present_fields() -> None:
     k = parse_key({"name": "n", "models": ["a", "b"], "rpm": 3, "expires_in_days": 1})
-    assert k.allowed_models == frozenset({"a", "b"}) and k.rpm == 3
-    assert k.expires_at is not None and abs(k.expires_at - (time.time() + 86400)) < 5
+    assert k.allowed_models == frozenset({"a", "b"})
+    assert k.rpm == 3
+    assert k.expires_at is not None
+    assert abs(k.expires_at - (time.time() + 86400)) < 5
     assert k.present == {"name", "models", "allowed_models", "rpm", "expires_in_days", "expires_at"}
     iso = parse_key({"expires_at": "2030-01-01T00:00:00Z"})
     assert iso.expires_at == 1893456000.0
