@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .gateway_harness import FIXTURES, ProcessGateway, ThreadGateway
+from .gateway_harness import FIXTURES, ProcessGateway, ThreadGateway, track
 
 pytest_plugins = ["tests.sim.pytest_plugin", "tests.store.fixtures"]
 
@@ -58,6 +58,7 @@ def start_gateway() -> Iterator[Callable[[str], ThreadGateway]]:
     def start(config_text: str) -> ThreadGateway:
         gw = ThreadGateway(config_text).start()
         started.append(gw)
+        track(gw)
         return gw
 
     yield start
@@ -76,6 +77,7 @@ def spawn_gateway(tmp_path: Path) -> Iterator[Callable[..., ProcessGateway]]:
         path.write_text(config_text)
         p = ProcessGateway(path, port=port, env=env).start()
         procs.append(p)
+        track(p)
         return p
 
     yield spawn

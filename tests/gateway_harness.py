@@ -22,6 +22,24 @@ from any2api.config import parse_config
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
 
+_running: list[ThreadGateway | ProcessGateway] = []
+"""Gateways a test started through the ``start_gateway`` / ``spawn_gateway`` fixtures and not stopped yet
+(tests run one at a time per process)."""
+
+
+def track(gw: ThreadGateway | ProcessGateway) -> None:
+    _running.append(gw)
+
+
+def stop_running_gateways() -> None:
+    """Stop every gateway still running: store fixtures call this before they drop a Postgres schema that
+    a gateway may still be writing to (the fixtures that started the gateways are torn down later)."""
+    for gw in reversed(list(_running)):
+        if isinstance(gw, ThreadGateway):
+            gw.stop()
+        else:
+            gw.cleanup()
+
 
 class ThreadGateway:
     """The gateway app served by uvicorn in a background thread, bound to a free loopback port."""
@@ -68,6 +86,8 @@ class ThreadGateway:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=15)
+        if self in _running:
+            _running.remove(self)
         if self._own_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
 
@@ -78,6 +98,30 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def listens_on(pid: int, port: int) -> bool | None:
+    """Whether process ``pid`` holds the socket listening on loopback ``port`` (None: cannot tell, e.g.
+    without Linux's /proc)."""
+    inodes: set[str] = set()
+    try:
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            with open(table) as f:
+                for line in f.readlines()[1:]:
+                    cols = line.split()
+                    if cols[3] == "0A" and int(cols[1].rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+                        inodes.add(cols[9])
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except (OSError, IndexError, ValueError):
+        return None
+    for fd in fds:
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:[") and target[8:-1] in inodes:
+            return True
+    return False
 
 
 def _port_taken(output: str) -> bool:
@@ -126,9 +170,14 @@ class ProcessGateway:
                 raise RuntimeError(f"gateway exited with {self.proc.returncode}:\n{out}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return self
+                    pass
             except OSError:
                 time.sleep(0.05)
+                continue
+            if listens_on(self.proc.pid, self.port) is not False:
+                return self
+            # another process answers on the port (it took it after free_port): ours fails to bind and exits
+            time.sleep(0.05)
         self.stop()
         raise RuntimeError("gateway subprocess did not start listening")
 
@@ -147,6 +196,8 @@ class ProcessGateway:
         self.stop(signal.SIGKILL if self.proc is not None and self.proc.poll() is None else signal.SIGTERM)
         if self.proc is not None and self.proc.stdout is not None:
             self.proc.stdout.close()
+        if self in _running:
+            _running.remove(self)
         if self._own_dir:
             shutil.rmtree(self._own_dir, ignore_errors=True)
 
