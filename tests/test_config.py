@@ -34,10 +34,13 @@ def test_contract_example_parses_with_env(monkeypatch):
     monkeypatch.setenv("ANY2API_ADMIN_KEY", "adm")
     monkeypatch.setenv("DEEPSEEK_API_KEY", "sk-ds")
     c = parse_config(CONTRACT)
-    assert c.auth_keys == ["sk-client"] and c.admin_key == "adm"
+    assert c.auth_keys == ["sk-client"]
+    assert c.admin_key == "adm"
     ds, edge = c.providers
-    assert ds.api_keys == ["sk-ds"] and [m.id for m in ds.models] == ["deepseek-chat", "deepseek-reasoner"]
-    assert edge.chat_path == "/api/ai" and edge.api_keys == []
+    assert ds.api_keys == ["sk-ds"]
+    assert [m.id for m in ds.models] == ["deepseek-chat", "deepseek-reasoner"]
+    assert edge.chat_path == "/api/ai"
+    assert edge.api_keys == []
     assert c.models == {"claude-sonnet-4-20250514": ["deepseek/deepseek-chat"],
                         "gpt-4o": ["deepseek/deepseek-chat", "edge/deepseek-chat"]}  # fmt: skip
 
@@ -72,13 +75,16 @@ def test_errors_name_key_and_line(text, path, line):
 def test_invalid_yaml_reports_line():
     with pytest.raises(ConfigError) as e:
         parse_config("server:\n  port: [1,\n")
-    assert "invalid YAML" in str(e.value) and "line" in str(e.value)
+    assert "invalid YAML" in str(e.value)
+    assert "line" in str(e.value)
 
 
 def test_provider_type_not_built_yet_is_a_clear_error():
     with pytest.raises(ConfigError) as e:
         parse_config("providers:\n  - name: g\n    type: gemini\n")
-    assert e.value.path == "providers[0].type" and e.value.line == 3 and "not available" in str(e.value)
+    assert e.value.path == "providers[0].type"
+    assert e.value.line == 3
+    assert "not available" in str(e.value)
 
 
 # -- provider types come from the registry; each validates its own options ------------------------------
@@ -89,7 +95,8 @@ def test_unknown_type_lists_the_registered_types():
 
     with pytest.raises(ConfigError) as e:
         parse_config("providers:\n  - name: a\n    type: nonsense\n")
-    assert e.value.line == 3 and f"registered types: {', '.join(provider_types())}" in str(e.value)
+    assert e.value.line == 3
+    assert f"registered types: {', '.join(provider_types())}" in str(e.value)
     assert {"openai", "deepseek", "anthropic", "http", "demo"} <= set(provider_types())
 
 
@@ -100,7 +107,9 @@ def test_every_profile_is_a_provider_type():
 
     for name in BUILTIN:
         entry = provider_type(name)
-        assert entry is not None and entry.factory is OpenAICompatProvider and entry.wire == "openai_chat"
+        assert entry is not None
+        assert entry.factory is OpenAICompatProvider
+        assert entry.wire == "openai_chat"
 
 
 @pytest.mark.parametrize(("text", "path", "line", "needle"), [
@@ -120,7 +129,8 @@ def test_each_type_validates_its_options_with_key_and_line(text, path, line, nee
     with pytest.raises(ConfigError) as e:
         parse_config(text)
     assert (e.value.path, e.value.line) == (path, line), str(e.value)
-    assert needle in str(e.value) and f"{path} (line {line})" in str(e.value)
+    assert needle in str(e.value)
+    assert f"{path} (line {line})" in str(e.value)
 
 
 def test_a_type_registered_at_run_time_is_known_to_the_config():
@@ -138,7 +148,8 @@ def test_a_type_registered_at_run_time_is_known_to_the_config():
     register_provider("pebble", DemoProvider, wire="pebble_chat", options=validate)
     try:
         c = parse_config("providers:\n  - name: p\n    type: pebble\n    options: {size: small}\n")
-        assert c.providers[0].type == "pebble" and seen == ["providers[0]"]
+        assert c.providers[0].type == "pebble"
+        assert seen == ["providers[0]"]
         with pytest.raises(ConfigError) as e:
             parse_config("providers:\n  - name: p\n    type: pebble\n    options:\n      size: big\n")
         assert (e.value.path, e.value.line) == ("providers[0].options.size", 5)
@@ -155,7 +166,8 @@ def test_parse_provider_validates_a_block_outside_a_file():
     assert pc.options == {"default_max_tokens": 99}
     with pytest.raises(ConfigError) as e:
         parse_provider({"name": "x", "type": "anthropic", "options": {"default_max_tokens": 0}}, "provider")
-    assert e.value.path == "provider.options.default_max_tokens" and e.value.line is None
+    assert e.value.path == "provider.options.default_max_tokens"
+    assert e.value.line is None
 
 
 def test_config_types_is_a_leaf_and_the_http_spec_does_not_import_the_parser():
@@ -176,4 +188,5 @@ def test_config_types_is_a_leaf_and_the_http_spec_does_not_import_the_parser():
 
     assert not {m for m in imports(src / "config_types.py") if m.startswith(".") or m.startswith("any2api")}
     spec = imports(src / "providers" / "httpapi" / "spec.py")
-    assert "...config_types" in spec and "...config" not in spec
+    assert "...config_types" in spec
+    assert "...config" not in spec

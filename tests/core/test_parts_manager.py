@@ -14,12 +14,15 @@ def _check_well_formed(events: list[Event]) -> None:
     ended: set[int] = set()
     for e in events:
         if isinstance(e, PartStart):
-            assert e.index == len(started) and e.index not in started
+            assert e.index == len(started)
+            assert e.index not in started
             started.append(e.index)
         elif isinstance(e, PartDelta):
-            assert e.index in started and e.index not in ended
+            assert e.index in started
+            assert e.index not in ended
         elif isinstance(e, PartEnd):
-            assert e.index in started and e.index not in ended
+            assert e.index in started
+            assert e.index not in ended
             ended.add(e.index)
     assert ended == set(started)
 
@@ -30,14 +33,16 @@ def test_runs_continue_and_a_new_kind_closes_the_open_run() -> None:
     assert pm.reasoning("ing") == 0
     assert pm.text("Hel") == 1
     assert pm.text("lo") == 1
-    assert pm.run == "text" and pm.open_indexes == (1,)
+    assert pm.run == "text"
+    assert pm.open_indexes == (1,)
     pm.close()
     ev = pm.take()
     assert ev == [
         PartStart(0, ReasoningPart("think")), PartDelta(0, "ing"), PartEnd(0),
         PartStart(1, TextPart("Hel")), PartDelta(1, "lo"), PartEnd(1),
     ]  # fmt: skip
-    assert pm.take() == [] and pm.open_indexes == ()
+    assert pm.take() == []
+    assert pm.open_indexes == ()
 
 
 def test_named_runs_are_separate_parts_with_their_details() -> None:
@@ -67,12 +72,16 @@ def test_keyed_parts_interleave_and_end_by_index() -> None:
     pm = PartsManager()
     a = pm.start(ToolCallPart("a", "f", ""), key=7)
     b = pm.start(ToolCallPart("b", "g", ""), key=3)
-    assert (a, b) == (0, 1) and pm.index(7) == 0 and pm.index(3) == 1 and pm.index(99) is None
+    assert (a, b) == (0, 1)
+    assert pm.index(7) == 0
+    assert pm.index(3) == 1
+    assert pm.index(99) is None
     pm.delta(b, '{"y"')
     pm.delta(a, '{"x"')
     pm.end(a)
     pm.end(a)  # twice: nothing more
-    assert pm.is_open(b) and not pm.is_open(a)
+    assert pm.is_open(b)
+    assert not pm.is_open(a)
     pm.close()
     events = pm.take()
     _check_well_formed(events)
@@ -101,7 +110,8 @@ def test_starting_a_part_closes_the_open_run_but_not_keyed_parts() -> None:
 def test_a_tool_call_waits_for_its_name_and_sends_what_came_before() -> None:
     pm = PartsManager()
     assert pm.tool_call(0, id="call_1", arguments='{"a"') is None
-    assert pm.take() == [] and 0 in pm.pending_calls
+    assert pm.take() == []
+    assert 0 in pm.pending_calls
     started = pm.tool_call(0, name="lookup", arguments=": 1}")
     assert started == ToolCallPart("call_1", "lookup", "")
     assert pm.take() == [PartStart(0, ToolCallPart("call_1", "lookup", "")), PartDelta(0, '{"a": 1}')]
@@ -113,7 +123,9 @@ def test_a_tool_call_waits_for_its_name_and_sends_what_came_before() -> None:
 def test_a_tool_call_without_id_gets_one() -> None:
     pm = PartsManager()
     part = pm.tool_call("k", name="f")
-    assert part is not None and part.id.startswith("call_") and len(part.id) == 29
+    assert part is not None
+    assert part.id.startswith("call_")
+    assert len(part.id) == 29
 
 
 def test_whole_parts_start_and_end_at_once() -> None:
@@ -121,7 +133,8 @@ def test_whole_parts_start_and_end_at_once() -> None:
     pm.text("see:")
     i = pm.whole(ImagePart(data="iVBOR", media_type="image/png"), {"x": {"y": 1}})
     s = pm.whole(ServerToolCallPart("s1", "web_search", "anthropic_messages", {"type": "server_tool_use"}))
-    assert (i, s) == (1, 2) and pm.open_indexes == ()
+    assert (i, s) == (1, 2)
+    assert pm.open_indexes == ()
     assert pm.take()[-4:] == [
         PartStart(1, ImagePart(data="iVBOR", media_type="image/png")), PartEnd(1, {"x": {"y": 1}}),
         PartStart(2, ServerToolCallPart("s1", "web_search", "anthropic_messages", {"type": "server_tool_use"})),
@@ -136,4 +149,5 @@ def test_close_ends_open_parts_in_start_order() -> None:
     pm.reasoning("z")
     pm.close()
     assert [e.index for e in pm.take() if isinstance(e, PartEnd)] == [0, 1, 2]
-    assert pm.count == 3 and pm.run is None
+    assert pm.count == 3
+    assert pm.run is None

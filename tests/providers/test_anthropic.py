@@ -22,6 +22,7 @@ from any2api.formats.openai_chat import parse_request as parse_openai
 from any2api.providers.anthropic import AnthropicProvider, MessageStreamParser, build_body, message_events
 from any2api.providers.base import Account
 from any2api.upstream import Upstream
+from tests.sim.fold import anthropic_events, fold_openai_chat, openai_chunks, sse_data
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures"
 ANT = FIX / "anthropic"
@@ -32,7 +33,7 @@ def wire_events(path: Path) -> list[dict[str, Any]]:
     """The data objects of an Anthropic stream recording (raw SSE or vercel's one-JSON-per-line)."""
     text = path.read_text(encoding="utf-8")
     if path.suffix == ".sse":
-        return [json.loads(line[5:]) for line in text.splitlines() if line.startswith("data:")]
+        return [json.loads(d) for d in sse_data(text)]
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
@@ -74,14 +75,19 @@ def test_recorded_streams_translate_without_loss(name: str) -> None:
     assert len(resp.parts) == len(want)
     for part, b in zip(resp.parts, want, strict=True):
         if b["type"] == "text":
-            assert isinstance(part, TextPart) and part.text == b["text"]
+            assert isinstance(part, TextPart)
+            assert part.text == b["text"]
         elif b["type"] == "thinking":
-            assert isinstance(part, ReasoningPart) and part.text == b["text"]
+            assert isinstance(part, ReasoningPart)
+            assert part.text == b["text"]
             assert part.signature == (b["signature"] or None)  # kept exactly; none invented
         elif b["type"] == "redacted_thinking":
-            assert isinstance(part, ReasoningPart) and part.redacted == b["data"] and not part.text
+            assert isinstance(part, ReasoningPart)
+            assert part.redacted == b["data"]
+            assert not part.text
         else:
-            assert isinstance(part, ToolCallPart) and (part.id, part.name) == (b["id"], b["name"])
+            assert isinstance(part, ToolCallPart)
+            assert (part.id, part.name) == (b["id"], b["name"])
             assert part.arguments == (b["json"] or "{}")  # byte for byte; "{}" for a call without arguments
     start = objs[0]["message"]["usage"]
     final = [o for o in objs if o["type"] == "message_delta"][-1]
@@ -99,7 +105,7 @@ def test_recorded_streams_render_back_to_the_same_blocks(name: str) -> None:
     objs = wire_events(ANT / name)
     r = AnthropicStreamRenderer(ChatRequest(model="m", messages=[]))
     out = b"".join(r.event(e) for e in parse_stream(objs)) + r.end()
-    again = [json.loads(line[6:]) for line in out.decode().splitlines() if line.startswith("data: ")]
+    again = [obj for _, obj in anthropic_events(out)]
     mine = expected_blocks(again)
     theirs = expected_blocks(objs)
     for b in theirs:
@@ -114,17 +120,12 @@ def test_parallel_tool_use_without_arguments_gives_two_distinct_openai_calls() -
     objs = wire_events(ANT / "messages-stream-parallel-tool-use.sse")
     events = parse_stream(objs)
     r = OPENAI_CHAT.stream_renderer(ChatRequest(model="m", messages=[], include_usage=True))
-    chunks = [json.loads(line[6:]) for line in (b"".join(r.event(e) for e in events) + r.end()).decode().splitlines()
-              if line.startswith("data: {")]  # fmt: skip
-    calls: dict[int, dict[str, str]] = {}
-    for c in chunks:
-        for ch in c.get("choices", []):
-            for tc in ch["delta"].get("tool_calls", []):
-                slot = calls.setdefault(tc["index"], {"id": "", "args": ""})
-                slot["id"] += tc.get("id", "")
-                slot["args"] += tc["function"].get("arguments", "")
-    assert calls == {0: {"id": "toolu_01LtHJmixrs9NcWQkK8hu8hj", "args": "{}"},
-                     1: {"id": "toolu_01N8a4jWyf116qKTMqKKmjyt", "args": "{}"}}  # fmt: skip
+    chunks = openai_chunks(b"".join(r.event(e) for e in events) + r.end())
+    calls = fold_openai_chat(chunks, strict=True).tool_calls
+    assert [(c.id, c.arguments) for c in calls] == [
+        ("toolu_01LtHJmixrs9NcWQkK8hu8hj", "{}"),
+        ("toolu_01N8a4jWyf116qKTMqKKmjyt", "{}"),
+    ]
     assert chunks[-1]["usage"]["prompt_tokens"] == 542
 
 
@@ -136,20 +137,25 @@ def test_parallel_tool_use_without_arguments_gives_two_distinct_openai_calls() -
 def test_recorded_responses_translate(name: str) -> None:
     obj = json.loads((ANT / name).read_text(encoding="utf-8"))
     resp = accumulate(message_events(obj, "m"))
-    assert resp.id == obj["id"] and resp.model == obj["model"]
+    assert resp.id == obj["id"]
+    assert resp.model == obj["model"]
     assert len(resp.parts) == len(obj["content"])
     for part, b in zip(resp.parts, obj["content"], strict=True):
         if b["type"] == "text":
-            assert isinstance(part, TextPart) and part.text == b["text"]
+            assert isinstance(part, TextPart)
+            assert part.text == b["text"]
         elif b["type"] == "thinking":
-            assert isinstance(part, ReasoningPart) and (part.text, part.signature) == (
+            assert isinstance(part, ReasoningPart)
+            assert (part.text, part.signature) == (
                 b["thinking"],
                 b["signature"],
             )
         else:
-            assert isinstance(part, ToolCallPart) and json.loads(part.arguments) == b["input"]
+            assert isinstance(part, ToolCallPart)
+            assert json.loads(part.arguments) == b["input"]
             assert part.arguments  # never empty: "{}" at least
-    assert resp.usage is not None and resp.usage.output_tokens == obj["usage"]["output_tokens"]
+    assert resp.usage is not None
+    assert resp.usage.output_tokens == obj["usage"]["output_tokens"]
     openai_body = json.loads(render_response(resp, ChatRequest(model="m", messages=[])))
     msg = openai_body["choices"][0]["message"]
     if any(b["type"] == "thinking" for b in obj["content"]):
@@ -166,7 +172,8 @@ def test_stop_reasons(stop: str, finish: str) -> None:
            "stop_sequence": "END" if stop == "stop_sequence" else None, "usage": {"input_tokens": 1, "output_tokens": 1}}  # fmt: skip
     events = message_events(obj, "c")
     fin = events[-1]
-    assert isinstance(fin, Finish) and fin.reason == finish
+    assert isinstance(fin, Finish)
+    assert fin.reason == finish
     assert fin.stop_sequence == ("END" if stop == "stop_sequence" else None)
 
 
@@ -175,8 +182,10 @@ def test_mid_stream_error_event_becomes_error_event() -> None:
     p.feed({"type": "message_start", "message": {"id": "msg_1", "model": "c", "usage": {"input_tokens": 5}}})
     p.feed({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}})
     out = p.feed({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})
-    assert len(out) == 1 and isinstance(out[0], ErrorEvent)
-    assert out[0].error.kind == "overloaded" and "Overloaded" in out[0].error.message
+    assert len(out) == 1
+    assert isinstance(out[0], ErrorEvent)
+    assert out[0].error.kind == "overloaded"
+    assert "Overloaded" in out[0].error.message
 
 
 def test_unknown_blocks_and_deltas_raise_clear_errors() -> None:
@@ -226,8 +235,10 @@ def test_anthropic_extras_and_beta_reach_only_the_anthropic_body() -> None:
     req = parse_request(body, {"anthropic-beta": "context-management-2025-06-27"})
     out = build_body(req, "claude-up")
     assert out["thinking"] == {"type": "adaptive"}
-    assert out["context_management"] == {"edits": []} and out["service_tier"] == "auto"
-    assert out["output_config"] == {"effort": "low"} and out["model"] == "claude-up"
+    assert out["context_management"] == {"edits": []}
+    assert out["service_tier"] == "auto"
+    assert out["output_config"] == {"effort": "low"}
+    assert out["model"] == "claude-up"
     assert set(req.vendor_extra) == {"anthropic_messages"}  # nothing for other upstreams to pick up
 
 
@@ -347,7 +358,8 @@ def test_untranslatable_openai_options_are_refused() -> None:
     assert ei.value.param == "response_format"
     # OpenAI-only knobs never reach the Messages body
     out = build_body(_openai({"messages": msgs, "presence_penalty": 0.5, "logprobs": True}), "c")
-    assert "presence_penalty" not in out and "logprobs" not in out
+    assert "presence_penalty" not in out
+    assert "logprobs" not in out
 
 
 def test_documents_and_tool_result_blocks() -> None:
@@ -384,13 +396,18 @@ def test_headers_urls_and_options() -> None:
     p = _provider(headers={"anthropic-beta": "b1", "Anthropic-Version": "2024-01-01"})
     assert p.url == "https://api.anthropic.com/v1/messages"
     h = p.headers(acct, stream=True, beta="b2")
-    assert h["x-api-key"] == "sk-secret" and h["anthropic-version"] == "2024-01-01"
-    assert h["anthropic-beta"] == "b1,b2" and h["accept"] == "text/event-stream"
+    assert h["x-api-key"] == "sk-secret"
+    assert h["anthropic-version"] == "2024-01-01"
+    assert h["anthropic-beta"] == "b1,b2"
+    assert h["accept"] == "text/event-stream"
     vendor = _provider(base_url="https://vendor.test/anthropic/v1", auth_header="bearer",
                        options={"default_max_tokens": 1234})  # fmt: skip
-    assert vendor.url == "https://vendor.test/anthropic/v1/messages" and vendor.default_max_tokens == 1234
+    assert vendor.url == "https://vendor.test/anthropic/v1/messages"
+    assert vendor.default_max_tokens == 1234
     hv = vendor.headers(acct, stream=False)
-    assert hv["authorization"] == "Bearer sk-secret" and "x-api-key" not in hv and "anthropic-beta" not in hv
+    assert hv["authorization"] == "Bearer sk-secret"
+    assert "x-api-key" not in hv
+    assert "anthropic-beta" not in hv
     with pytest.raises(ValueError, match="default_max_tokens"):
         _provider(options={"default_max_tokens": "lots"})
 
@@ -474,15 +491,15 @@ def test_server_tool_blocks_stream_into_whole_server_tool_parts(cut: int) -> Non
     events = _frames_parsed(WEB_SEARCH_SSE, cut)
     resp = accumulate(events)
     call, result = resp.parts[1], resp.parts[2]
-    assert isinstance(call, ServerToolCallPart) and isinstance(result, ServerToolResultPart)
+    assert isinstance(call, ServerToolCallPart)
+    assert isinstance(result, ServerToolResultPart)
     assert (call.id, call.name, call.wire) == ("srvtoolu_014h", "web_search", "anthropic_messages")
     assert call.data == {"type": "server_tool_use", "id": "srvtoolu_014h", "name": "web_search",
                          "input": {"query": "weather NYC today"}}  # fmt: skip
-    assert result.tool_call_id == "srvtoolu_014h" and result.wire == "anthropic_messages"
-    assert (
-        result.data["type"] == "web_search_tool_result"
-        and result.data["content"][0]["url"] == "https://example.com/nyc"
-    )
+    assert result.tool_call_id == "srvtoolu_014h"
+    assert result.wire == "anthropic_messages"
+    assert result.data["type"] == "web_search_tool_result"
+    assert result.data["content"][0]["url"] == "https://example.com/nyc"
     assert [p.kind for p in resp.parts] == ["text", "server_tool_call", "server_tool_result", "text"]
     assert resp.text() == "I'll check the weather.It is sunny, 75F."
     assert resp.parts[3].provider_details == {"anthropic": {"citations": [
@@ -491,7 +508,8 @@ def test_server_tool_blocks_stream_into_whole_server_tool_parts(cut: int) -> Non
     assert resp.finish_reason == "stop"
     # whole parts: no deltas; every part started and ended once, in order
     idx = [e.index for e in events if isinstance(e, PartStart)]
-    assert idx == [0, 1, 2, 3] and [e.index for e in events if isinstance(e, PartEnd)] == idx
+    assert idx == [0, 1, 2, 3]
+    assert [e.index for e in events if isinstance(e, PartEnd)] == idx
     assert not any(isinstance(e, PartDelta) and e.index in (1, 2) for e in events)
 
 

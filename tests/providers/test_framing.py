@@ -19,8 +19,7 @@ from any2api.providers.framing import (
     framing_for_content_type,
 )
 from any2api.sse import SSEDecoder
-
-from ..sim.fixtures import FIXTURES_DIR
+from tests.sim.fixtures import FIXTURES_DIR
 
 
 def _decode(dec: object, chunks: list[bytes]) -> list[str]:
@@ -53,8 +52,10 @@ def test_json_array_delivers_each_element_as_soon_as_it_is_complete() -> None:
     assert dec.feed(b'[{"a": "x]}\\"{') == []  # brackets inside a string (and an escaped quote) are text
     assert [f.data for f in dec.feed(b'"}')] == ['{"a": "x]}\\"{"}']
     assert [f.data for f in dec.feed(b',\r\n{"b": [1, {"c": 2}]}')] == ['{"b": [1, {"c": 2}]}']
-    assert dec.feed(b"\n,") == [] and not dec.done
-    assert [f.data for f in dec.feed(b'{"d": 3}]')] == ['{"d": 3}'] and dec.done
+    assert dec.feed(b"\n,") == []
+    assert not dec.done
+    assert [f.data for f in dec.feed(b'{"d": 3}]')] == ['{"d": 3}']
+    assert dec.done
     assert dec.feed(b'{"never": 1}') == []
 
 

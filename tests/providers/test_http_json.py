@@ -142,8 +142,10 @@ async def test_a_streamed_json_array_is_read_element_by_element(upstream: tuple[
     finally:
         await prov.upstream.close()
     resp = accumulate(events)
-    assert resp.text() == "one two" and resp.finish_reason == "stop"
-    assert up.headers[0]["Authorization"] == "Bearer sk-1" and up.headers[0]["Accept"] == "application/json"
+    assert resp.text() == "one two"
+    assert resp.finish_reason == "stop"
+    assert up.headers[0]["Authorization"] == "Bearer sk-1"
+    assert up.headers[0]["Accept"] == "application/json"
     assert up.bodies[0] == {"model": "m", "say": "hi"}
 
 
@@ -155,7 +157,8 @@ async def test_a_break_after_the_start_is_an_error_event(upstream: tuple[Upstrea
         events = [e async for e in prov.stream(_req("break"), "m", ACCT)]
     finally:
         await prov.upstream.close()
-    assert isinstance(events[-1], ErrorEvent) and events[-1].error.code == "upstream_disconnected"
+    assert isinstance(events[-1], ErrorEvent)
+    assert events[-1].error.code == "upstream_disconnected"
     assert accumulate(events[:-1]).text() == "one two"
 
 
@@ -165,7 +168,8 @@ async def test_failures_before_the_start_are_raised(upstream: tuple[Upstreamish,
     try:
         with pytest.raises(GatewayError) as e:
             [e async for e in prov.stream(_req("denied"), "m", ACCT)]
-        assert e.value.code == "upstream_auth_failed" and e.value.upstream_status == 401
+        assert e.value.code == "upstream_auth_failed"
+        assert e.value.upstream_status == 401
         with pytest.raises(GatewayError) as e:
             [e async for e in prov.stream(_req("empty-break"), "m", ACCT)]
         assert e.value.code in ("upstream_empty", "upstream_disconnected")
@@ -183,7 +187,8 @@ async def test_not_streamed_and_trace(upstream: tuple[Upstreamish, str]) -> None
         resp = accumulate([e async for e in prov.stream(req, "m", ACCT)])
     finally:
         await prov.upstream.close()
-    assert resp.text() == "plain answer" and seen == ["request", "response", "chunk"]
+    assert resp.text() == "plain answer"
+    assert seen == ["request", "response", "chunk"]
     assert up.headers[0]["Accept"] == "*/*"  # aiohttp's default: nothing of ours when not streaming
 
 
@@ -195,13 +200,15 @@ async def test_not_streamed_and_trace(upstream: tuple[Upstreamish, str]) -> None
 def test_auth_header_styles(style: str | None, header: str | None, value: str | None) -> None:
     prov = _provider("http://up.test", auth_header=style, headers={"X-Extra": "1"})
     h = prov.headers(ACCT, stream=False)
-    assert h["Content-Type"] == "application/json" and h["X-Extra"] == "1"
+    assert h["Content-Type"] == "application/json"
+    assert h["X-Extra"] == "1"
     if header is None:
         assert not any(k.lower() in ("authorization", "x-api-key") for k in h)
     else:
         assert h[header] == value
     assert prov.headers(ACCT, stream=False) is h  # cached per key
-    assert prov.headers(ACCT, stream=True)["Accept"] == "application/json" and "Accept" not in h
+    assert prov.headers(ACCT, stream=True)["Accept"] == "application/json"
+    assert "Accept" not in h
 
 
 async def test_model_listing_and_pass_through_send(upstream: tuple[Upstreamish, str]) -> None:

@@ -134,12 +134,16 @@ def test_the_openai_sdk_through_the_gateway_to_the_toy_upstream(
     assert r.choices[0].message.content == "pirate: ahoy there"
     assert getattr(r.choices[0].message, "reasoning_content", None) == "they said 2 words"
     assert r.choices[0].finish_reason == "stop"
-    assert r.usage is not None and (r.usage.prompt_tokens, r.usage.completion_tokens) == (2, 3)
+    assert r.usage is not None
+    assert (r.usage.prompt_tokens, r.usage.completion_tokens) == (2, 3)
     headers, body = toy_upstream.requests[-1]
-    assert headers["X-Toy-Key"] == "toy-secret" and body == {
-        "model": "toy-1", "persona": "pirate", "stream": False,
+    assert headers["X-Toy-Key"] == "toy-secret"
+    assert body == {
+        "model": "toy-1",
+        "persona": "pirate",
+        "stream": False,
         "turns": [{"who": "system", "say": "be brief"}, {"who": "user", "say": "ahoy there"}],
-    }  # fmt: skip
+    }
 
     stream = client.chat.completions.create(
         model="toyland/toy-1",
@@ -154,8 +158,11 @@ def test_the_openai_sdk_through_the_gateway_to_the_toy_upstream(
             text += c.delta.content or ""
             reasoning += getattr(c.delta, "reasoning_content", None) or ""
             finish = c.finish_reason or finish
-    assert text == "pirate: stream me a tale" and reasoning == "they said 4 words" and finish == "stop"
-    assert usage is not None and usage.completion_tokens == 5
+    assert text == "pirate: stream me a tale"
+    assert reasoning == "they said 4 words"
+    assert finish == "stop"
+    assert usage is not None
+    assert usage.completion_tokens == 5
     assert toy_upstream.requests[-1][1]["stream"] is True
     assert toy_upstream.requests[-1][0]["Accept"] == "application/x-ndjson"
 
