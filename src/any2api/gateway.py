@@ -14,7 +14,7 @@ import aiohttp
 
 from .config import Config, ProviderConfig
 from .core.errors import GatewayError
-from .core.events import ErrorEvent, Event
+from .core.events import ErrorEvent, Event, ResponseStart
 from .core.request import ChatRequest
 from .ports import AccountPool, Authenticator, Lease, ReadyCheck, UsageSink
 from .ports import UsageRecord as UsageRecord  # re-exported: callers record usage through the gateway
@@ -195,6 +195,8 @@ class Gateway:
                         except StopAsyncIteration:
                             raise GatewayError("upstream", "Upstream returned an empty response") from None
                         started = True
+                        if isinstance(first, ResponseStart) and first.provider is None:
+                            first.provider = at.route.provider.name
                         yield first
                         async for ev in agen:
                             if isinstance(ev, ErrorEvent):

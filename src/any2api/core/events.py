@@ -21,6 +21,8 @@ class ResponseStart:
     created: int
     usage: Usage | None = None
     """Usage known at the start (Anthropic reports input tokens here)."""
+    provider: str | None = None
+    """The configured provider that answers (set by the gateway; the scope of any carrier sealed for it)."""
 
 
 @dataclass(slots=True)
