@@ -253,3 +253,27 @@ def test_model_list_and_count_tokens_validate(gw):
     check_anthropic("CountMessageTokensResponse", r.json())
     r = request("GET", gw.url + "/v1/models", None, {"Authorization": f"Bearer {KEY}"})
     check_openai("ListModelsResponse", r.json())
+
+
+DEMO = """
+server: {{host: 127.0.0.1, port: 0}}
+database_url: "sqlite+aiosqlite:///{db}"
+auth:
+  keys: [{key}]
+providers:
+  - name: demo
+    type: demo
+    models: [demo-chat, demo-reasoner]
+models:
+  gpt-4o-mini: demo/demo-chat
+  claude-sonnet-4-20250514-slow: demo/demo-reasoner
+"""
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_the_demo_echoes_the_model_asked_for_and_validates(start_gateway, tmp_path, stream):
+    g = start_gateway(DEMO.format(key=KEY, db=tmp_path / "demo.db"))
+    for client, model in (("openai", "gpt-4o-mini"), ("anthropic", "claude-sonnet-4-20250514-slow")):
+        objs = validate(client, call(g, client, model, stream), stream)
+        models = {o.get("model") or o.get("message", {}).get("model") for o in objs} - {None}
+        assert models == {model}
