@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 PROVIDER_TYPES = ("openai", "deepseek", "anthropic", "gemini", "http", "demo")
-_NOT_YET = frozenset({"gemini"})
+_NOT_YET: frozenset[str] = frozenset()
 
 
 class ConfigError(ValueError):

@@ -28,7 +28,7 @@ from typing import Any
 from aiohttp import web
 from multidict import CIMultiDict
 
-from . import anthropic_messages, fixtures, openai_chat
+from . import anthropic_messages, fixtures, gemini, openai_chat
 from .inbound import ChatInput, Invalid, parse_chat
 from .script import (
     Comment,
@@ -361,6 +361,9 @@ class SimServer:
             custom = self._paths.get(path)
         if custom is not None:
             return custom
+        g = gemini.route(method, path)
+        if g is not None:
+            return "gemini" if g[1] != "countTokens" else None
         if path.endswith("/chat/completions"):
             return "openai"
         if path.endswith("/messages"):
@@ -387,7 +390,8 @@ class SimServer:
             invalid = Invalid("We could not parse the JSON body of your request.")
         else:
             try:
-                inp = parse_chat(dialect, rec.json)
+                inp = (gemini.parse(rec.path, rec.query, rec.json) if dialect == "gemini"
+                       else parse_chat(dialect, rec.json))  # fmt: skip
             except Invalid as e:
                 invalid = e
         script: Script | None
@@ -423,6 +427,9 @@ class SimServer:
         keys = self._keys
         if keys is None or rec.api_key in keys:
             return None
+        if dialect == "gemini":
+            status, gbody = gemini.key_error()
+            return web.Response(status=status, body=dumps(gbody).encode(), content_type="application/json")
         if dialect == "anthropic":
             body = anthropic_messages.error_body(
                 "authentication_error", "invalid x-api-key", f"req_sim{rec.seq}"
@@ -437,7 +444,9 @@ class SimServer:
         return web.Response(status=401, body=dumps(body).encode(), content_type="application/json")
 
     def _invalid(self, dialect: str, e: Invalid) -> web.Response:
-        if dialect == "anthropic":
+        if dialect == "gemini":
+            body = gemini.error_body(400, e.message, "INVALID_ARGUMENT")
+        elif dialect == "anthropic":
             body = anthropic_messages.error_body("invalid_request_error", e.message, "req_sim_invalid")
         else:
             body = openai_chat.error_object(e.message, "invalid_request_error", e.code, e.param)
@@ -447,6 +456,9 @@ class SimServer:
         """Everything that is not a chat request: models, count_tokens, 404."""
         path = rec.path
         now = int(time.time())
+        g = self._gemini_plain(rec)
+        if g is not None:
+            return g
         if rec.method == "GET" and ("/models/" in path or path.endswith("/models")):
             anthropic = "anthropic-version" in rec.headers
             if path.endswith("/models"):
@@ -506,6 +518,25 @@ class SimServer:
         err = openai_chat.error_object(f"Invalid URL ({rec.method} {path})", "invalid_request_error")
         return web.Response(status=404, body=dumps(err).encode(), content_type="application/json"), "rejected"
 
+    def _gemini_plain(self, rec: RecordedRequest) -> tuple[web.StreamResponse, str] | None:
+        """Gemini's model list / model and ``:countTokens``."""
+        status: int | None = None
+        if gemini.is_gemini_get(rec.method, rec.path, rec.headers, rec.query):
+            status, body = gemini.models_answer(rec.path, self.models)
+        elif (g := gemini.route(rec.method, rec.path)) is not None and g[1] == "countTokens":
+            if self._keys is not None and rec.api_key not in self._keys:
+                status, body = gemini.key_error()
+            else:
+                try:
+                    inp = gemini.parse(rec.path, rec.query, rec.json)
+                except Invalid as e:
+                    return self._invalid("gemini", e), "rejected"
+                status, body = 200, gemini.count_tokens_body(max(1, count_tokens(inp.prompt_text)))
+        if status is None:
+            return None
+        resp = web.Response(status=status, body=dumps(body).encode(), content_type="application/json")
+        return resp, "complete" if status == 200 else "rejected"
+
     # --- sending ------------------------------------------------------------------------------------------
 
     def _render(self, rec: RecordedRequest, script: Script, inp: ChatInput | None) -> Reply:
@@ -536,7 +567,9 @@ class SimServer:
             }
             return Reply(script.status, headers, ops=ops)
         seq = rec.seq
-        if inp.dialect == "anthropic":
+        if isinstance(inp, gemini.GeminiInput):
+            reply = gemini.render(script, inp, seq)
+        elif inp.dialect == "anthropic":
             reply = anthropic_messages.render(script, inp, seq)
         else:
             reply = openai_chat.render(script, inp, seq, self.reasoning_field)
