@@ -66,7 +66,7 @@ _FINISH = {
 JSON_HEADERS = {"Content-Type": "application/json; charset=UTF-8"}
 SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
 
-_issued: set[str] = set()
+_issued: set[bytes] = set()
 _lock = threading.Lock()
 _counter = 0
 
@@ -78,15 +78,26 @@ def issue_signature(seed: str) -> str:
         _counter += 1
         n = _counter
     digest = hashlib.sha256(f"{seed}:{n}".encode()).digest()
-    sig = base64.b64encode(b"\x12\x20simgemini" + digest * 3).decode()
+    raw = b"\x12\x20simgemini" + digest * 3
     with _lock:
-        _issued.add(sig)
-    return sig
+        _issued.add(raw)
+    return base64.b64encode(raw).decode()
+
+
+def _decode(sig: str) -> bytes | None:
+    """A signature's bytes: Google takes base64 in either alphabet (google-genai sends the URL-safe one)."""
+    try:
+        return base64.b64decode(
+            sig.replace("-", "+").replace("_", "/") + "=" * (-len(sig) % 4), validate=True
+        )
+    except ValueError:
+        return None
 
 
 def is_issued(sig: str) -> bool:
+    raw = _decode(sig)
     with _lock:
-        return sig in _issued
+        return raw is not None and raw in _issued
 
 
 def error_body(code: int, message: str, status: str, reason: str | None = None) -> dict[str, Any]:
@@ -124,10 +135,17 @@ def is_gemini_get(method: str, path: str, headers: Any, query: dict[str, str]) -
     return "/v1beta/" in path or "x-goog-api-key" in headers or "key" in query
 
 
+def _camel(k: str) -> str:
+    """Google's JSON parser takes a field by its lowerCamelCase name or its proto (snake_case) name."""
+    head, *rest = k.split("_")
+    return head + "".join(w[:1].upper() + w[1:] for w in rest)
+
+
 def _check_schema(s: Any, where: str) -> None:
     if not isinstance(s, dict):
         raise Invalid(f"Invalid JSON payload received. Expected an object at '{where}'.")
-    for k, v in s.items():
+    for k0, v in s.items():
+        k = _camel(k0)
         if k not in _SCHEMA_KEYS:
             raise Invalid(
                 f"Invalid JSON payload received. Unknown name \"{k}\" at '{where}': Cannot find field."
@@ -158,6 +176,7 @@ def _check_tools(tools: Any) -> None:
         decls = t.get("functionDeclarations", t.get("function_declarations")) if isinstance(t, dict) else None
         for j, d in enumerate(decls or ()):
             where = f"tools[{i}].function_declarations[{j}]"
+            d = {_camel(k): v for k, v in d.items()}
             for k in d:
                 if k not in _DECL_KEYS:
                     raise Invalid(
@@ -260,9 +279,9 @@ def parse(path: str, query: dict[str, str], body: Any) -> GeminiInput:
                 p["text"] for p in c["parts"] if isinstance(p, dict) and isinstance(p.get("text"), str)
             )
             break
-    gc = body.get("generationConfig") or {}
-    tc = gc.get("thinkingConfig") if isinstance(gc, dict) else None
-    include = isinstance(tc, dict) and tc.get("includeThoughts") is True
+    gc = body.get("generationConfig") or body.get("generation_config") or {}
+    tc = {_camel(k): v for k, v in gc.items()}.get("thinkingConfig") if isinstance(gc, dict) else None
+    include = isinstance(tc, dict) and {_camel(k): v for k, v in tc.items()}.get("includeThoughts") is True
     return GeminiInput(
         dialect="gemini",
         body=body,

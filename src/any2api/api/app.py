@@ -159,6 +159,7 @@ def build_routes(rt: Runtime) -> list[BaseRoute]:
         Route("/healthz", Endpoint(rt, healthz, auth=False), methods=["GET"]),
         Route("/readyz", Endpoint(rt, readyz, auth=False), methods=["GET"]),
     ]
+    routes[:0] = _optional("any2api.api.gemini_routes").build_routes(rt)  # Gemini API (before GET /v1/models)
     for modname in ("any2api.api.anthropic_routes", "any2api.admin"):
         mod = _optional(modname)
         if mod is not None and hasattr(mod, "build_routes"):

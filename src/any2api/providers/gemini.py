@@ -49,6 +49,7 @@ from ..sse import SSEDecoder
 from ..upstream import iter_body, read_body
 from ..wire.gemini import (
     BLOCK_REASONS,
+    JSON_STREAM_HEADER,
     NAME,
     error_from_wire,
     finish_in,
@@ -72,8 +73,6 @@ VERTEX_BASE_URL = "https://aiplatform.googleapis.com"
 DEFAULT_VERSION = "v1beta"
 SKIP_SIGNATURE = "skip_thought_signature_validator"
 """Google's documented value for a function call whose signature is unknown (history from another model)."""
-JSON_STREAM_HEADER = "x-any2api-gemini-stream"
-"""Set (to ``json``) in the headers given to ``forward`` when the client streams without ``alt=sse``."""
 
 THINKING_BUDGETS: dict[str, int] = {"minimal": 512, "low": 1024, "medium": 8192, "high": 24576, "xhigh": 32768,
                                     "max": 32768}  # fmt: skip
@@ -309,9 +308,15 @@ def _tool_declaration(t: Any, schema_mode: str) -> dict[str, Any]:
     return decl
 
 
+def _camel(key: str) -> str:
+    """``max_output_tokens`` -> ``maxOutputTokens`` (Google takes both; one spelling per field is sent)."""
+    head, *rest = key.split("_")
+    return head + "".join(w[:1].upper() + w[1:] for w in rest)
+
+
 def _generation_config(req: ChatRequest, model: str, own: dict[str, Any]) -> dict[str, Any]:
     raw = own.get("generationConfig")
-    gc: dict[str, Any] = dict(raw) if isinstance(raw, dict) else {}
+    gc: dict[str, Any] = {_camel(k): v for k, v in raw.items()} if isinstance(raw, dict) else {}
     for hub, key in (("temperature", "temperature"), ("top_p", "topP"), ("top_k", "topK"),
                      ("max_tokens", "maxOutputTokens"), ("seed", "seed")):  # fmt: skip
         v = getattr(req, hub)
