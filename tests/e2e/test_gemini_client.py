@@ -73,9 +73,16 @@ ALL = {**UPSTREAMS, "http": "plain-1"}
 
 
 @pytest.fixture
-def gw(start_gateway, sim):
-    sim.models = ["gemini-3-flash-preview", "gemini-2.5-flash", "sim-gpt", "sim-claude", "deepseek-chat",
-                  "deepseek-reasoner"]  # fmt: skip
+def gw(start_gateway, sim, monkeypatch):
+    models = [
+        "gemini-3-flash-preview",
+        "gemini-2.5-flash",
+        "sim-gpt",
+        "sim-claude",
+        "deepseek-chat",
+        "deepseek-reasoner",
+    ]
+    monkeypatch.setattr(sim, "models", models)  # the session's simulator: restored after
     return start_gateway(CONFIG.format(key=KEY, sim=sim.url))
 
 

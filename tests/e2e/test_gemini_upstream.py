@@ -59,8 +59,8 @@ ANT_TOOLS = [
 
 
 @pytest.fixture
-def gw(start_gateway, sim):
-    sim.models = list(MODELS)
+def gw(start_gateway, sim, monkeypatch):
+    monkeypatch.setattr(sim, "models", list(MODELS))  # the session's simulator: restored after
     return start_gateway(CONFIG.format(key=KEY, sim=sim.url))
 
 
