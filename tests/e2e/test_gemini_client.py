@@ -382,3 +382,48 @@ def test_post_on_v1_models_is_not_swallowed_by_the_model_get_route(gw, sim) -> N
 def test_count_tokens(gw, sim, model: str) -> None:
     n = client(gw).models.count_tokens(model=model, contents="count these few tokens").total_tokens
     assert isinstance(n, int) and n > 0
+
+
+REPLAYS = [
+    "streamGenerateContent-sse-function-call-thoughtSignature.sse",
+    "streamGenerateContent-sse-thoughts-text.sse",
+]
+ARRAYS = ["streamGenerateContent-json-array-thought-then-function-call.json",
+          "streamGenerateContent-json-array-thought-then-text.json"]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", REPLAYS + ARRAYS)
+def test_recorded_streams_pass_through_byte_for_byte(gw, sim, name: str) -> None:
+    from tests.sim import FIXTURES_DIR
+
+    sim.enqueue(Script.replay(f"google/{name}"))
+    sse = name.endswith(".sse")
+    path = "/v1beta/models/gem/gemini-2.5-flash:streamGenerateContent" + ("?alt=sse" if sse else "")
+    rep = request(
+        "POST", gw.url + path, {"contents": [{"parts": [{"text": "hi"}]}]}, headers={"x-goog-api-key": KEY}
+    )
+    assert rep.status == 200
+    assert rep.body.replace(b"\r\n", b"") == (FIXTURES_DIR / "google" / name).read_bytes().replace(
+        b"\r\n", b""
+    )
+    objs = [json.loads(d) for d in rep.sse_data()] if sse else json.loads(rep.body)
+    for o in objs:
+        validate_stream_chunk(o)
+
+
+@pytest.mark.parametrize("model", ["gem/gemini-2.5-flash", "gemx/gemini-2.5-flash"])
+@pytest.mark.parametrize("sse", [False, True])
+def test_upstream_drop_mid_stream_ends_with_a_google_error(gw, sim, model: str, sse: bool) -> None:
+    from tests.sim import Drop
+
+    sim.enqueue(Script([Text("a"), Text("b"), Drop()]))
+    path = f"/v1beta/models/{model}:streamGenerateContent" + ("?alt=sse" if sse else "")
+    rep = request(
+        "POST", gw.url + path, {"contents": [{"parts": [{"text": "hi"}]}]}, headers={"x-goog-api-key": KEY}
+    )
+    assert rep.status == 200
+    objs = [json.loads(d) for d in rep.sse_data()] if sse else json.loads(rep.body)
+    assert objs[-1]["error"]["status"] in ("INTERNAL", "UNAVAILABLE")
+    assert "".join(p["text"] for o in objs[:-1] for p in o["candidates"][0]["content"]["parts"]) == "ab"
+    for o in objs:
+        validate_stream_chunk(o)
