@@ -293,3 +293,24 @@ def test_upstream_errors_are_mapped(gw, sim) -> None:
                   {"model": "gemx/gemini-3-flash-preview", "messages": [{"role": "user", "content": "x"}]},
                   headers={"Authorization": f"Bearer {KEY}"})  # fmt: skip
     assert rep.status == 502 and b"API key not valid" in rep.body
+
+
+def test_model_discovery_reads_googles_model_list(start_gateway, sim, monkeypatch) -> None:
+    monkeypatch.setattr(sim, "models", ["gemini-9-discovered", "gemini-2.5-flash"])
+    gw = start_gateway(f"""
+auth: {{keys: [{KEY}]}}
+providers:
+  - name: disc
+    type: gemini
+    base_url: {sim.url}
+    api_keys: [gk]
+    discover_models: true
+""")
+    ids = {m.id for m in oai(gw).models.list()}
+    assert {"gemini-9-discovered", "gemini-2.5-flash"} <= ids
+    listing = next(r for r in sim.requests if r.method == "GET")
+    assert listing.path == "/v1beta/models" and listing.headers["x-goog-api-key"] == "gk"
+    r = oai(gw).chat.completions.create(
+        model="gemini-9-discovered", messages=[{"role": "user", "content": "x"}]
+    )
+    assert r.choices[0].message.content == "echo: x"
