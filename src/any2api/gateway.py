@@ -1,74 +1,106 @@
-"""The gateway object: providers, router, auth, account pool and the retrying request loop."""
+"""The gateway object: providers, router, and the retrying request loop over the parts it is built with
+(account pool, authenticator, usage sinks; see :mod:`any2api.ports` and :mod:`any2api.compose`)."""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Mapping, Set
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 
-from .auth import Authenticator, Client, StaticAuth
 from .config import Config, ProviderConfig
 from .core.errors import GatewayError
 from .core.events import ErrorEvent, Event
 from .core.request import ChatRequest
-from .core.response import Usage
+from .ports import AccountPool, Authenticator, Lease, ReadyCheck, UsageSink
+from .ports import UsageRecord as UsageRecord  # re-exported: callers record usage through the gateway
 from .providers.base import Account, Provider, create_provider
-from .routing.pool import StaticPool
 from .routing.router import Route, Router
-from .upstream import Upstream
+from .upstream import Upstream, iter_body, read_body
 
 log = logging.getLogger("any2api")
 
+_NONE_TRIED: frozenset[str] = frozenset()
 
-@dataclass(slots=True)
+
 class Forwarded:
-    """A pass-through upstream response (2xx) and where it came from."""
+    """A pass-through upstream answer (2xx) and where it came from: what the handler needs, no aiohttp.
 
-    route: Route
-    account: Account
-    response: aiohttp.ClientResponse
-    release: Callable[[GatewayError | None], Awaitable[None]]
+    Read it either whole (``read``) or as chunks (``chunks``), then always ``release`` it, with the error
+    that ended it if any (the account's health is reported then)."""
+
+    __slots__ = ("_done", "_idle", "_resp", "account", "route")
+
+    def __init__(self, route: Route, account: Account, resp: aiohttp.ClientResponse,
+                 done: Callable[[GatewayError | None], Awaitable[None]], idle: float) -> None:  # fmt: skip
+        self.route = route
+        self.account = account
+        self._resp = resp
+        self._done = done
+        self._idle = idle
+
+    @property
+    def status(self) -> int:
+        return self._resp.status
+
+    @property
+    def content_type(self) -> str:
+        return self._resp.headers.get("Content-Type", "application/json")
+
+    async def read(self) -> bytes:
+        """The whole body (bounded by the provider's idle timeout); failures raise ``GatewayError``."""
+        return await read_body(self._resp, self._idle)
+
+    def chunks(self, heartbeat: float | None = None) -> AsyncIterator[bytes | None]:
+        """Body chunks as they arrive; ``None`` after each ``heartbeat`` seconds of silence. Raises
+        ``GatewayError`` when the upstream goes silent for the idle timeout or the connection breaks."""
+        return iter_body(self._resp, self._idle, heartbeat)
+
+    async def release(self, err: GatewayError | None) -> None:
+        self._resp.release()
+        await self._done(err)
 
 
 @dataclass(slots=True)
 class _Attempt:
     route: Route
-    account: Account
-    lease: Any
-    tried: set[str]
+    lease: Lease
+    tried: Set[str]
 
-
-@dataclass(slots=True)
-class UsageRecord:
-    client: Client
-    public_model: str
-    provider: str
-    account: str
-    usage: Usage | None
-    latency_ms: float
-    status: int
-    error_kind: str | None = None
+    @property
+    def account(self) -> Account:
+        return self.lease.account
 
 
 class Gateway:
-    def __init__(self, config: Config) -> None:
+    """Built once, by the composition root, from its parts; nothing replaces them afterwards."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        pool: AccountPool,
+        auth: Authenticator,
+        usage_sinks: Iterable[UsageSink] = (),
+        ready_checks: Mapping[str, ReadyCheck] | None = None,
+    ) -> None:
         self.config = config
         self.upstream = Upstream(config.server.timeouts, config.error_rules)
         self.providers: dict[str, Provider] = {
             p.name: create_provider(p, self.upstream) for p in config.providers
         }
         self.router = Router(config, self.providers)
-        self.auth: Authenticator = StaticAuth(config.auth_keys, config.admin_key)
-        self.pool: Any = StaticPool(config.providers)
-        self.usage_sinks: list[Callable[[UsageRecord], None]] = []
+        self.pool = pool
+        self.auth = auth
+        self.usage_sinks: tuple[UsageSink, ...] = tuple(usage_sinks)
+        self.ready_checks: dict[str, ReadyCheck] = dict(ready_checks or {})
+        """``/readyz``: each must answer (the store, Redis)."""
         self.max_attempts_per_route = 3
         self.started_at = int(time.time())
-        self.ready_checks: dict[str, Callable[[], Awaitable[Any]]] = {}
 
     async def start(self) -> None:
         for prov in self.providers.values():
@@ -116,38 +148,42 @@ class Gateway:
                 log.exception("usage sink failed")
 
     async def _attempts(
-        self, routes: tuple[Route, ...], errors: list[GatewayError]
+        self, routes: tuple[Route, ...], errors: list[GatewayError], pin: str | None
     ) -> AsyncGenerator[_Attempt, None]:
         """Leased accounts to try, in order: each route's accounts (up to ``max_attempts_per_route``), then
         the next route. When a route has no account left, its lease error is kept only if nothing better
-        (an upstream's own error) is known."""
+        (an upstream's own error) is known. ``pin``: the one account to use (admin keys only)."""
+        pool = self.pool
         for route in routes:
-            tried: set[str] = set()
+            tried: Set[str] = _NONE_TRIED
             for _ in range(self.max_attempts_per_route):
                 try:
-                    lease = self.pool.lease(route.provider.name, frozenset(tried))
-                    account: Account = await lease.__aenter__()
+                    lease = await pool.acquire(route.provider.name, tried, pin)
                 except GatewayError as e:
                     if not errors:
                         errors.append(e)
                     break
-                yield _Attempt(route, account, lease, tried)
+                at = _Attempt(route, lease, tried)
+                yield at
+                tried = at.tried
 
     @staticmethod
     def _retry_or_raise(at: _Attempt, err: GatewayError, errors: list[GatewayError]) -> None:
         errors.append(err)
         if not err.retryable:
             raise err
-        at.tried.add(at.account.id)
+        at.tried = {*at.tried, at.account.id}
         log.info("retrying after %s on %s (%s)", err.kind, at.account.id, err.message)
 
-    async def events(self, req: ChatRequest, routes: tuple[Route, ...]) -> AsyncGenerator[Event, None]:
+    async def events(
+        self, req: ChatRequest, routes: tuple[Route, ...], pin: str | None = None
+    ) -> AsyncGenerator[Event, None]:
         """Hub events from the first route/account that accepts the request.
 
         Failures before the first event are retried on another account, then down the fallback chain
         (never for client errors); after it, the error is an ``ErrorEvent`` and the stream ends."""
         errors: list[GatewayError] = []
-        async with aclosing(self._attempts(routes, errors)) as attempts:
+        async with aclosing(self._attempts(routes, errors, pin)) as attempts:
             async for at in attempts:
                 failure: GatewayError | None = None
                 started = False
@@ -170,8 +206,7 @@ class Gateway:
                         raise
                     self._retry_or_raise(at, e, errors)
                 finally:
-                    self.pool.report(at.account, failure)
-                    await at.lease.__aexit__(None, None, None)
+                    at.lease.release(failure)
         raise errors[-1]
 
     async def forward(
@@ -180,25 +215,24 @@ class Gateway:
         body: dict[str, Any],
         stream: bool,
         headers: dict[str, str] | None = None,
+        pin: str | None = None,
     ) -> Forwarded:
         """Pass-through: send the client's own-dialect body to the first route/account that answers 2xx."""
         errors: list[GatewayError] = []
-        async with aclosing(self._attempts(routes, errors)) as attempts:
+        async with aclosing(self._attempts(routes, errors, pin)) as attempts:
             async for at in attempts:
                 try:
                     resp = await at.route.provider.forward(body, at.route.model, at.account, stream, headers)
                 except GatewayError as e:
-                    self.pool.report(at.account, e)
-                    await at.lease.__aexit__(None, None, None)
+                    at.lease.release(e)
                     self._retry_or_raise(at, e, errors)
                     continue
                 except BaseException:
-                    await at.lease.__aexit__(None, None, None)
+                    at.lease.abandon()
                     raise
 
-                async def release(err: GatewayError | None, _at: _Attempt = at) -> None:
-                    self.pool.report(_at.account, err)
-                    await _at.lease.__aexit__(None, None, None)
+                async def release(err: GatewayError | None, _lease: Lease = at.lease) -> None:
+                    _lease.release(err)
 
-                return Forwarded(at.route, at.account, resp, release)
+                return Forwarded(at.route, at.account, resp, release, at.route.provider.timeouts.idle)
         raise errors[-1]

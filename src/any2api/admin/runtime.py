@@ -1,70 +1,38 @@
-"""Wiring the store into a running Gateway: pool, client keys, usage writer, runtime settings.
-
-``attach(gateway, config)`` opens the store (migrating it), seeds it from the config file, swaps the
-gateway's pool / authenticator for the store-backed ones, adds the usage sinks and returns the coroutine
-function that undoes it all (flushing usage and health on the way)."""
+"""What the admin routes work on: the running gateway's store, pool, client keys, usage writer and runtime
+settings. The composition root (:mod:`any2api.compose`) builds an :class:`AdminRuntime` from the parts it
+built the gateway with and registers it, so the admin routes find it by gateway."""
 
 from __future__ import annotations
 
 import logging
 import weakref
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from ..config import Config, ConfigError
+from ..config import Config
 from ..keys import KeyAuth
-from ..routing.store_pool import PoolSettings, StorePool
-from ..store.inputs import InputError
-from ..store.seed import seed_from_config
+from ..routing.pool import Pool
+from ..routing.pool_settings import PoolSettings
 from ..store.shared import Shared
 from ..store.store import Store
 from ..usage import UsageWriter
-from .probe import make_probe
-from .providers import RuntimeProviders
-from .security import AdminTokens, LoginLimiter
+from .service import AdminService
 
 if TYPE_CHECKING:
-    from ..gateway import Gateway, UsageRecord
+    from ..gateway import Gateway
 
 log = logging.getLogger("any2api.admin")
 
-Closer = Callable[[], Awaitable[None]]
-
-
-def validate_models(value: Any, providers: set[str], path: str = "models") -> dict[str, list[str] | None]:
-    """Alias overrides: ``{alias: [provider/model, ...]}``; ``null`` removes an alias."""
-    if not isinstance(value, dict):
-        raise InputError(path, "must be an object of alias -> list of provider/model")
-    out: dict[str, list[str] | None] = {}
-    for alias, targets in value.items():
-        p = f"{path}.{alias}"
-        if not isinstance(alias, str) or not alias:
-            raise InputError(path, "alias names must be non-empty strings")
-        if targets is None:
-            out[alias] = None
-            continue
-        if isinstance(targets, str):
-            targets = [targets]
-        if not isinstance(targets, list) or not targets or not all(isinstance(t, str) for t in targets):
-            raise InputError(p, "must be a non-empty list of provider/model strings (or null to remove)")
-        for t in targets:
-            prov, _, mid = t.partition("/")
-            if not mid:
-                raise InputError(p, f"{t!r} must have the form provider/model")
-            if prov not in providers:
-                raise InputError(p, f"{t!r} names unknown provider {prov!r}")
-        out[alias] = list(targets)
-    return out
-
 
 class AdminRuntime:
+    """The running parts an admin operation touches, and the admin service built over them."""
+
     def __init__(
         self,
         gateway: Gateway,
         config: Config,
         store: Store,
         shared: Shared | None,
-        pool: StorePool,
+        pool: Pool,
         auth: KeyAuth,
         usage: UsageWriter,
         base_pool: PoolSettings,
@@ -78,49 +46,17 @@ class AdminRuntime:
         self.usage = usage
         self.base_pool = base_pool
         """Defaults plus the config file's ``pool:`` section; stored overrides apply on top."""
-        self.tokens = AdminTokens(
-            store.box.jwt_key(config.admin_key) if config.admin_key else None, config.admin_key
-        )
-        self.limiter = LoginLimiter(shared)
-        self.model_overrides: dict[str, list[str] | None] = {}
-        self.pool_overrides: dict[str, Any] = {}
-        self.runtime_providers = RuntimeProviders(self)
+        self.service = AdminService.build(
+            store=store, config=config, gateway=gateway, router=gateway.router, pool=pool, keys=auth,
+            shared=shared, base_pool=base_pool, flush_usage=usage.flush,
+        )  # fmt: skip
+        self.runtime_providers = self.service.providers
         if shared is not None:
             shared.on_event(self._on_event)
 
-    @property
-    def provider_names(self) -> set[str]:
-        return {p.name for p in self.config.providers} | set(self.runtime_providers.active)
-
-    def effective_models(self) -> dict[str, list[str]]:
-        out = dict(self.config.models)
-        for alias, targets in self.model_overrides.items():
-            if targets is None:
-                out.pop(alias, None)
-            else:
-                out[alias] = targets
-        return out
-
     async def load_settings(self) -> None:
-        stored = await self.store.settings.values()
-        models = stored.get("models") or {}
-        try:
-            self.model_overrides = validate_models(models, self.provider_names)
-        except InputError as e:
-            log.warning("ignoring stored model aliases: %s", e)
-            self.model_overrides = {}
-        try:
-            self.pool.apply_settings(self.base_pool.merged(stored.get("pool") or {}))
-            self.pool_overrides = dict(stored.get("pool") or {})
-            self.auth.refresh_interval = self.pool.settings.refresh_interval
-        except ValueError as e:
-            log.warning("ignoring stored pool settings: %s", e)
-        self.gateway.router.set_aliases(self.effective_models())
-
-    async def settings_changed(self) -> None:
-        await self.load_settings()
-        if self.shared is not None:
-            await self.shared.publish({"t": "settings"})
+        """Apply the stored alias and pool overrides."""
+        await self.service.settings.load()
 
     async def _on_event(self, ev: dict[str, Any]) -> None:
         t = ev.get("t")
@@ -135,7 +71,7 @@ _by_gateway: weakref.WeakKeyDictionary[Gateway, AdminRuntime] = weakref.WeakKeyD
 
 
 def current() -> AdminRuntime | None:
-    """The most recently attached runtime."""
+    """The most recently registered runtime."""
     return _current
 
 
@@ -143,90 +79,16 @@ def runtime_for(gateway: Gateway | None) -> AdminRuntime | None:
     return _by_gateway.get(gateway) if gateway is not None else None
 
 
-def _pool_base(config: Config) -> PoolSettings:
-    """Defaults with the config file's ``pool:`` section applied (a bad value is a config error)."""
-    section = config.raw.get("pool") if isinstance(config.raw, dict) else None
-    try:
-        return PoolSettings().merged(section or {}, "pool")
-    except ValueError as e:
-        path, _, msg = str(e).partition(": ")
-        raise ConfigError(path, msg) from None
-
-
-async def attach(gateway: Gateway, config: Config) -> Closer:
-    """Put the store-backed pool, client keys and usage writer into ``gateway``; returns ``close()``."""
+def register(runtime: AdminRuntime) -> None:
+    """Make ``runtime`` the one the admin routes of its gateway (and :func:`current`) use."""
     global _current
-    base = _pool_base(config)
-    store = await Store.open(config.database_url)
-    shared: Shared | None = None
-    pool: StorePool | None = None
-    auth: KeyAuth | None = None
-    writer: UsageWriter | None = None
-    try:
-        if config.redis_url:
-            shared = Shared(config.redis_url, store.identity)
-            await shared.start()
-        stored_pool = await store.settings.get("pool") or {}
-        try:
-            settings = base.merged(stored_pool)
-        except ValueError:
-            settings = base
-        seeded = await seed_from_config(store, config, settings.default_max_inflight)
-        if seeded.accounts or seeded.keys:
-            log.info("seeded %d accounts and %d client keys from the config", seeded.accounts, seeded.keys)
-        pool = StorePool(store, config.providers, settings, shared, make_probe(gateway))
-        await pool.start()
-        auth = KeyAuth(store, shared, config.admin_key, refresh_interval=settings.refresh_interval or 30.0)
-        await auth.start()
-        writer = UsageWriter(store)
-        await writer.start()
-        runtime = AdminRuntime(gateway, config, store, shared, pool, auth, writer, base)
-        await runtime.runtime_providers.sync()  # after the config's providers, before aliases that name them
-        await runtime.load_settings()
-        runtime.runtime_providers.start()
-    except BaseException:
-        for part in (writer, auth, pool, shared):
-            if part is not None:
-                try:
-                    await part.close()
-                except Exception:
-                    log.exception("cleanup after a failed start")
-        await store.close()
-        raise
-
-    previous = (gateway.pool, gateway.auth)
-    gateway.pool = pool
-    gateway.auth = auth
-    sinks: list[Callable[[UsageRecord], None]] = [auth.record_usage, writer]
-    gateway.usage_sinks.extend(sinks)
     _current = runtime
-    _by_gateway[gateway] = runtime
-    checks: dict[str, Callable[[], Awaitable[Any]]] | None = getattr(gateway, "ready_checks", None)
-    if checks is not None:  # /readyz: the store (and Redis) must answer
-        checks["store"] = store.ping
-        if shared is not None:
-            checks["redis"] = shared.redis.ping
-    log.info("store %s (%s)%s", store.url, store.backend, " with Redis" if shared else "")
+    _by_gateway[runtime.gateway] = runtime
 
-    async def close() -> None:
-        global _current
-        if _current is runtime:
-            _current = None
-        _by_gateway.pop(gateway, None)
-        if checks is not None:
-            checks.pop("store", None)
-            checks.pop("redis", None)
-        for s in sinks:
-            if s in gateway.usage_sinks:
-                gateway.usage_sinks.remove(s)
-        if gateway.pool is pool and gateway.auth is auth:
-            gateway.pool, gateway.auth = previous
-        await runtime.runtime_providers.close()
-        await writer.close()
-        await auth.close()
-        await pool.close()
-        if shared is not None:
-            await shared.close()
-        await store.close()
 
-    return close
+def unregister(runtime: AdminRuntime) -> None:
+    global _current
+    if _current is runtime:
+        _current = None
+    if _by_gateway.get(runtime.gateway) is runtime:
+        del _by_gateway[runtime.gateway]
