@@ -4,6 +4,7 @@ against Google's published schema."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from typing import Any
@@ -16,11 +17,12 @@ from any2api.core.events import Event, Finish, PartDelta, PartEnd, PartStart, Re
 from any2api.core.parts import FilePart, ImagePart, ReasoningPart, TextPart, ToolCallPart, ToolResultPart
 from any2api.core.request import ChatRequest
 from any2api.core.response import ChatResponse, Usage
-from any2api.formats.gemini import GeminiDialect
+from any2api.formats.base import RequestContext
+from any2api.formats.gemini import GEMINI
 from any2api.formats.gemini.parse import parse_count_request, parse_request, refuse_without_gemini
 from any2api.formats.gemini.render import response_json
 from any2api.formats.gemini.sniff import GeminiUsageSniffer
-from any2api.formats.gemini.stream import GeminiStreamRenderer
+from any2api.formats.gemini.stream import stream_renderer
 from any2api.wire.gemini import error_json
 from tests.e2e.gemini_schema import validate_error, validate_response, validate_stream_chunk
 
@@ -225,8 +227,8 @@ def events_text() -> list[Event]:
 
 
 def _render(sse: bool, thoughts: bool) -> bytes:
-    r = GeminiStreamRenderer(ChatRequest("m", []), sse=sse, thoughts=thoughts)
-    return b"".join(r.event(e) for e in events_text()) + r.end()
+    r = stream_renderer(ChatRequest("m", []), sse=sse, thoughts=thoughts)
+    return r.start() + b"".join(r.event(e) for e in events_text()) + r.end()
 
 
 @pytest.mark.parametrize("thoughts", [False, True])
@@ -259,13 +261,22 @@ def test_json_array_stream_is_one_array() -> None:
 
 def test_stream_errors_in_each_framing() -> None:
     err = GatewayError("overloaded", "busy")
-    r = GeminiStreamRenderer(ChatRequest("m", []), sse=False, thoughts=False)
-    raw = r.event(ResponseStart("r", "m", 1)) + r.event(PartStart(0, TextPart("a"))) + r.error(err)
+    r = stream_renderer(ChatRequest("m", []), sse=False, thoughts=False)
+    assert r.content_type.startswith(b"application/json")
+    raw = (
+        r.start() + r.event(ResponseStart("r", "m", 1)) + r.event(PartStart(0, TextPart("a"))) + r.error(err)
+    )
     arr = json.loads(raw)
     assert arr[-1] == {"error": {"code": 503, "message": "busy", "status": "UNAVAILABLE"}}
     validate_error(arr[-1])
-    assert json.loads(GeminiStreamRenderer(ChatRequest("m", []), sse=False, thoughts=False).error(err))
-    sse = GeminiStreamRenderer(ChatRequest("m", []), sse=True, thoughts=False)
+    first = stream_renderer(ChatRequest("m", []), sse=False, thoughts=False)
+    assert json.loads(first.start() + first.error(err))  # an error before any chunk: a one-element array
+    # pass-through: the upstream opened the array and sent chunks (no start); the error is the next element
+    upstream = b'[{"candidates": []}'
+    tail = stream_renderer(ChatRequest("m", []), sse=False, thoughts=False).error(err)
+    assert json.loads(upstream + tail)[-1]["error"]["status"] == "UNAVAILABLE"
+    sse = stream_renderer(ChatRequest("m", []), sse=True, thoughts=False)
+    assert sse.content_type.startswith(b"text/event-stream") and sse.start() == b""
     line = sse.error(err)
     assert line.startswith(b"data: ") and json.loads(line[6:])["error"]["status"] == "UNAVAILABLE"
     assert sse.heartbeat() == b"\r\n"  # a blank line: google clients read comment lines as JSON
@@ -295,9 +306,45 @@ def test_usage_sniffer_sse_and_json_array_and_body() -> None:
     assert whole.usage() is not None and whole.usage().total_tokens == 9  # type: ignore[union-attr]
 
 
-def test_dialect_per_request() -> None:
-    d = GeminiDialect.for_call("gemini-2.5-flash", True, False)
-    assert d.peek(body()) == ("gemini-2.5-flash", True)
-    assert d.parse_request(body(), {}).model == "gemini-2.5-flash"
-    assert json.loads(d.render_error(GatewayError("not_found", "no such model"))) == {
+def ctx(path_params: dict[str, str], query: bytes = b"", headers: dict[str, str] | None = None,
+        b: Any = None) -> RequestContext:  # fmt: skip
+    return RequestContext("POST", "/v1beta/models/x", headers or {}, query, path_params,
+                          orjson.dumps(body() if b is None else b))  # fmt: skip
+
+
+def test_dialect_reads_model_stream_and_framing_from_the_url() -> None:
+    c = ctx({"model": "models/gemini-2.5-flash", "action": "streamGenerateContent"})
+    assert GEMINI.peek(c) == ("gemini-2.5-flash", True)
+    assert GEMINI.parse_request(c).model == "gemini-2.5-flash"
+    assert GEMINI.peek(ctx({"model": "m", "action": "generateContent"})) == ("m", False)
+    with pytest.raises(GatewayError) as ei:
+        GEMINI.peek(ctx({"model": "m", "action": "embedContent"}))
+    assert ei.value.kind == "not_found" and ei.value.code == "unknown_method"
+    # the framing: a JSON array unless ?alt=sse (the SSE twin, built once)
+    assert GEMINI.variant(ctx({}, b"")) is GEMINI
+    sse = GEMINI.variant(ctx({}, b"alt=sse&key=k"))
+    assert sse is not GEMINI and sse is GEMINI.variant(ctx({}, b"alt=sse"))
+    req = ChatRequest("m", [])
+    assert sse.stream_renderer(req).content_type.startswith(b"text/event-stream")
+    assert GEMINI.stream_renderer(req).content_type.startswith(b"application/json")
+    assert isinstance(sse.usage_sniffer(True), GeminiUsageSniffer) and sse.usage_sniffer(True).sse  # type: ignore[union-attr]
+    assert not GEMINI.usage_sniffer(True).sse  # type: ignore[union-attr]
+    assert json.loads(GEMINI.render_error(GatewayError("not_found", "no such model"))) == {
         "error": {"code": 404, "message": "no such model", "status": "NOT_FOUND"}}  # fmt: skip
+
+
+def test_dialect_credentials_in_every_place_google_takes_them() -> None:
+    assert GEMINI.credentials(ctx({}, headers={"x-goog-api-key": "h", "authorization": "Bearer b"})) == "h"
+    assert GEMINI.credentials(ctx({}, b"alt=sse&key=q", {"authorization": "Bearer b"})) == "q"
+    assert GEMINI.credentials(ctx({}, headers={"authorization": "Bearer b"})) == "b"
+    assert GEMINI.credentials(ctx({})) is None
+
+
+def test_gemini_only_fields_are_refused_for_other_upstreams() -> None:
+    c = ctx({"model": "m", "action": "generateContent"}, b=body(cachedContent="cachedContents/x"))
+    asyncio.run(GEMINI.before_translation(c, frozenset({"gemini"})))  # a Gemini upstream takes it
+    with pytest.raises(GatewayError) as ei:
+        asyncio.run(GEMINI.before_translation(c, frozenset({"gemini", "openai"})))
+    assert ei.value.param == "cachedContent"
+    plain = ctx({"model": "m", "action": "generateContent"})
+    asyncio.run(GEMINI.before_translation(plain, frozenset({"openai"})))

@@ -22,7 +22,7 @@ from __future__ import annotations
 import mimetypes
 import time
 import uuid
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Mapping
 from typing import TYPE_CHECKING, Any, assert_never
 
 import orjson
@@ -49,7 +49,6 @@ from ..sse import SSEDecoder
 from ..upstream import iter_body, read_body
 from ..wire.gemini import (
     BLOCK_REASONS,
-    JSON_STREAM_HEADER,
     NAME,
     error_from_wire,
     finish_in,
@@ -720,11 +719,13 @@ class GeminiProvider(Provider):
         account: Account,
         stream: bool,
         headers: dict[str, str] | None = None,
+        query: Mapping[str, str] | None = None,
     ) -> aiohttp.ClientResponse:
-        """Pass-through: the client's own Gemini body, to this model. A JSON-array stream stays one."""
-        json_stream = bool(headers and headers.get(JSON_STREAM_HEADER) == "json")
+        """Pass-through: the client's own Gemini body, to this model, in the client's stream framing
+        (``alt=sse`` in its query: SSE; else a JSON array)."""
+        sse = stream and query is not None and query.get("alt") == "sse"
         method = "streamGenerateContent" if stream else "generateContent"
-        url = self.url(model, method, account, sse=stream and not json_stream)
+        url = self.url(model, method, account, sse=sse)
         return await self.post(url, orjson.dumps(body), self.headers(account), account.proxy)
 
     async def count_tokens(self, body: dict[str, Any], model: str, account: Account) -> Any:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -77,6 +77,7 @@ class OpenAICompatProvider(Provider):
         account: Account,
         stream: bool,
         headers: dict[str, str] | None = None,
+        query: Mapping[str, str] | None = None,
     ) -> aiohttp.ClientResponse:
         out = dict(body)
         out["model"] = model

@@ -21,10 +21,6 @@ from ..core.seal import Sealer
 
 NAME: Final = "gemini"
 
-JSON_STREAM_HEADER: Final = "x-any2api-gemini-stream"
-"""Set (to ``json``) in the client headers handed to a Gemini upstream's pass-through when the client streams
-without ``alt=sse`` (Google's JSON-array stream), so the upstream is asked for the same framing."""
-
 # ------------------------------------------------------------------------------------------ finish reasons
 
 FINISH_IN: dict[str, FinishReason] = {

@@ -118,3 +118,39 @@ def response_json(resp: ChatResponse, req: ChatRequest, thoughts: bool) -> dict[
     body["modelVersion"] = resp.model or req.model
     body["responseId"] = resp.id or uuid.uuid4().hex
     return body
+
+
+_LIMITS: tuple[tuple[str, int, int], ...] = (
+    ("gemini-", 1_048_576, 65_536),
+    ("claude-", 200_000, 64_000),
+    ("deepseek-", 128_000, 8_192),
+    ("gpt-", 128_000, 16_384),
+)
+"""Token limits shown in the model list, by name prefix (the gateway does not know the upstream's own)."""
+_DEFAULT_LIMITS = (128_000, 8_192)
+
+
+def _limits(mid: str) -> tuple[int, int]:
+    for prefix, inp, out in _LIMITS:
+        if mid.startswith(prefix):
+            return inp, out
+    return _DEFAULT_LIMITS
+
+
+def model_json(mid: str, owner: str) -> dict[str, Any]:
+    """A gateway model as Google's ``Model`` resource."""
+    inp, out = _limits(mid.rsplit("/", 1)[-1])
+    return {
+        "name": f"models/{mid}",
+        "version": "001",
+        "displayName": mid,
+        "description": f"{mid} through any2api (provider {owner})",
+        "inputTokenLimit": inp,
+        "outputTokenLimit": out,
+        "supportedGenerationMethods": ["generateContent", "streamGenerateContent", "countTokens"],
+        "temperature": 1,
+        "topP": 0.95,
+        "topK": 64,
+        "maxTemperature": 2,
+        "thinking": True,
+    }

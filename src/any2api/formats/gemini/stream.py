@@ -2,8 +2,10 @@
 
 * ``alt=sse``: one ``data: {chunk}`` event per chunk. The keep-alive is a blank line: Google's SDKs read any
   other non-``data:`` line as JSON, so an SSE comment would break them.
-* without ``alt``: ONE JSON array written as it grows, ``[`` + first chunk, ``,\\r\\n`` + each next chunk, ``]``
-  at the end (no keep-alive bytes: nothing else is legal there).
+* without ``alt``: ONE JSON array written as it grows, ``[`` (:meth:`start`), the first chunk, ``,\\r\\n`` + each
+  next chunk, ``]`` at the end (no keep-alive bytes: nothing else is legal there). On the pass-through path
+  the upstream opened the array and sent its chunks (``start`` is not called), so a terminal error is the
+  next element, after a comma, and closes the array.
 
 Text and thought text stream as they come; a function call is sent whole when its part ends (Gemini streams
 whole calls). The last chunk carries ``finishReason`` and ``usageMetadata``.
@@ -12,7 +14,7 @@ whole calls). The last chunk carries ``finishReason`` and ``usageMetadata``.
 from __future__ import annotations
 
 import uuid
-from typing import Any, assert_never
+from typing import Any, ClassVar, assert_never
 
 import orjson
 
@@ -38,6 +40,8 @@ JSON_CONTENT_TYPE = b"application/json; charset=UTF-8"
 
 
 class GeminiStreamRenderer(StreamRenderer):
+    content_type: ClassVar[bytes] = JSON_CONTENT_TYPE
+
     def __init__(self, req: ChatRequest, *, sse: bool, thoughts: bool) -> None:
         self.sse = sse
         self.thoughts = thoughts
@@ -46,6 +50,8 @@ class GeminiStreamRenderer(StreamRenderer):
         self._tail = b""
         """The invariant end of every chunk (``modelVersion``, ``responseId``), encoded once."""
         self._started = False
+        self._opened = False
+        """``start`` was called: this renderer wrote the array's ``[`` (not so on the pass-through path)."""
         self._elements = 0
         self._kinds: dict[int, str] = {}
         self._calls: dict[int, ToolCallPart] = {}
@@ -55,6 +61,12 @@ class GeminiStreamRenderer(StreamRenderer):
         self._done = False
 
     # -- framing
+
+    def start(self) -> bytes:
+        if self.sse:
+            return b""
+        self._opened = True
+        return b"["
 
     def _begin(self, rid: str, model: str) -> None:
         self._started = True
@@ -67,7 +79,7 @@ class GeminiStreamRenderer(StreamRenderer):
     def _frame(self, obj_bytes: bytes) -> bytes:
         if self.sse:
             return b"data: " + obj_bytes + b"\r\n\r\n"
-        lead = b"[" if self._elements == 0 else b",\r\n"
+        lead = b"" if self._elements == 0 and self._opened else b",\r\n"
         self._elements += 1
         return lead + obj_bytes
 
@@ -176,3 +188,14 @@ class GeminiStreamRenderer(StreamRenderer):
 
     def heartbeat(self) -> bytes:
         return b"\r\n" if self.sse else b""
+
+
+class GeminiSSERenderer(GeminiStreamRenderer):
+    """The ``alt=sse`` framing."""
+
+    content_type: ClassVar[bytes] = SSE_CONTENT_TYPE
+
+
+def stream_renderer(req: ChatRequest, *, sse: bool, thoughts: bool) -> GeminiStreamRenderer:
+    """A renderer in the framing the client asked for (``alt=sse`` or a JSON array)."""
+    return (GeminiSSERenderer if sse else GeminiStreamRenderer)(req, sse=sse, thoughts=thoughts)
