@@ -1,7 +1,7 @@
 """Gemini CLI (``@google/gemini-cli``, pinned in tests/clients/package.json) headless through the gateway:
 API-key auth, ``GOOGLE_GEMINI_BASE_URL`` pointing at any2api, ``-p`` with ``-m``, a tool-using task served by a
-DeepSeek-style upstream (the simulator). Skipped when the CLI is not installed
-(``cd tests/clients && npm install --no-package-lock``)."""
+DeepSeek-style upstream (the simulator). ``scripts/bootstrap`` installs the CLI (npm); skipped when it is not
+installed."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ CLI = Path(__file__).resolve().parents[1] / "clients" / "node_modules" / ".bin" 
 KEY = "sk-gemini-cli"
 
 pytestmark = pytest.mark.skipif(
-    not CLI.exists(), reason="Gemini CLI not installed (tests/clients: npm install)"
+    not CLI.exists(), reason="Gemini CLI not installed (scripts/bootstrap installs it; needs npm)"
 )
 
 CONFIG = """
