@@ -65,4 +65,5 @@ def test_gemini_cli_completes_a_tool_task(start_gateway, sim, tmp_path: Path) ->
     turns = [r.json for r in sim.chat_requests if _with_tools(r)]
     assert len(turns) == 2
     tool_msgs = [m for m in turns[1]["messages"] if m["role"] == "tool"]
-    assert len(tool_msgs) == 1 and tool_msgs[0]["tool_call_id"]
+    assert len(tool_msgs) == 1
+    assert tool_msgs[0]["tool_call_id"]

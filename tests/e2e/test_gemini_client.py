@@ -188,7 +188,8 @@ def test_manual_function_calling_turns(gw, sim, upstream: str, stream: bool) -> 
     final = ask()
     assert "".join(p.text or "" for p in final.parts or ()) == "Paris and Rome are sunny."
     sent = json.dumps(sim.last.json)
-    assert "sunny in Paris" in sent and "sunny in Rome" in sent
+    assert "sunny in Paris" in sent
+    assert "sunny in Rome" in sent
 
 
 @pytest.mark.parametrize("upstream", list(UPSTREAMS))
@@ -211,7 +212,8 @@ def test_automatic_function_calling_on_gemini_3_keeps_signatures(gw, sim) -> Non
                                    config=types.GenerateContentConfig(tools=[weather]))  # fmt: skip
     assert chat.send_message("Oslo and Bergen?").text == "Both sunny."
     calls = [p for c in sim.last.json["contents"] for p in c["parts"] if "functionCall" in p]
-    assert len(calls) == 2 and all(p["thoughtSignature"] for p in calls)
+    assert len(calls) == 2
+    assert all(p["thoughtSignature"] for p in calls)
 
 
 @pytest.mark.parametrize("upstream", ["gemini", "gemini-translated", "deepseek", "anthropic"])
@@ -227,7 +229,8 @@ def test_thinking(gw, sim, upstream: str) -> None:
     parts = r.candidates[0].content.parts  # type: ignore[index,union-attr]
     thoughts = [p.text for p in parts if p.thought]  # type: ignore[union-attr]
     answer = "".join(p.text or "" for p in parts if not p.thought)  # type: ignore[union-attr]
-    assert thoughts and all(thoughts)
+    assert thoughts
+    assert all(thoughts)
     assert answer in ("Answer.", "echo: think first")
     # without includeThoughts the thoughts stay hidden
     if upstream.startswith("gemini"):
@@ -247,7 +250,8 @@ def test_anthropic_thinking_signature_survives_a_gemini_client(gw, sim) -> None:
     chat.send_message("second")
     sent = sim.last.json["messages"][1]["content"]
     thinking = [b for b in sent if b["type"] == "thinking"]
-    assert thinking and thinking[0]["signature"] == made_up_signature(thinking[0]["thinking"])
+    assert thinking
+    assert thinking[0]["signature"] == made_up_signature(thinking[0]["thinking"])
 
 
 def test_passthrough_and_translation_give_the_same_answer(gw, sim) -> None:
@@ -276,8 +280,10 @@ def test_json_array_stream_without_alt(gw, sim, model: str) -> None:
     sim.enqueue(Script([Text("one two three", split=4)]))
     rep = request("POST", f"{gw.url}/v1beta/models/{model}:streamGenerateContent",
                   {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}, headers={"x-goog-api-key": KEY})  # fmt: skip
-    assert rep.status == 200 and rep.headers["content-type"].startswith("application/json")
-    assert rep.body.startswith(b"[") and rep.body.rstrip().endswith(b"]")
+    assert rep.status == 200
+    assert rep.headers["content-type"].startswith("application/json")
+    assert rep.body.startswith(b"[")
+    assert rep.body.rstrip().endswith(b"]")
     arr = json.loads(rep.body)
     assert "".join(
         p.get("text", "") for o in arr for p in o["candidates"][0].get("content", {}).get("parts", [])
@@ -293,7 +299,8 @@ def test_sse_stream_frames_and_heartbeat_are_sdk_safe(gw, sim) -> None:
     sim.enqueue(Script([Text("a"), Delay(0.8), Text("b")]))
     rep = request("POST", f"{gw.url}/v1beta/models/sim-gpt:streamGenerateContent?alt=sse&key={KEY}",
                   {"contents": [{"parts": [{"text": "hi"}]}]})  # fmt: skip
-    assert rep.status == 200 and rep.headers["content-type"].startswith("text/event-stream")
+    assert rep.status == 200
+    assert rep.headers["content-type"].startswith("text/event-stream")
     assert b": " not in rep.body.replace(b"data: ", b"")  # no SSE comments: google clients read them as JSON
     objs = [json.loads(d) for d in rep.sse_data()]
     assert (
@@ -321,26 +328,31 @@ def test_errors_in_google_shape(gw, sim) -> None:
     rep = request(
         "POST", f"{gw.url}/v1beta/models/sim-gpt:generateContent", body, headers={"x-goog-api-key": "bad"}
     )
-    assert rep.status == 401 and rep.json()["error"]["status"] == "UNAUTHENTICATED"
+    assert rep.status == 401
+    assert rep.json()["error"]["status"] == "UNAUTHENTICATED"
     rep = request(
         "POST", f"{gw.url}/v1beta/models/nope:generateContent", body, headers={"x-goog-api-key": KEY}
     )
-    assert rep.status == 404 and rep.json()["error"]["status"] == "NOT_FOUND"
+    assert rep.status == 404
+    assert rep.json()["error"]["status"] == "NOT_FOUND"
     rep = request("POST", f"{gw.url}/v1beta/models/sim-gpt:generateContent", {"contents": []},
                   headers={"x-goog-api-key": KEY})  # fmt: skip
-    assert rep.status == 400 and rep.json()["error"]["status"] == "INVALID_ARGUMENT"
+    assert rep.status == 400
+    assert rep.json()["error"]["status"] == "INVALID_ARGUMENT"
     with pytest.raises(genai_errors.ClientError) as ei:
         client(gw).models.generate_content(model="nope", contents="x")
     assert ei.value.code == 404
     rep = request("POST", f"{gw.url}/v1beta/models/sim-gpt:generateContent",
                   {**body, "cachedContent": "cachedContents/abc"}, headers={"x-goog-api-key": KEY})  # fmt: skip
-    assert rep.status == 400 and "cachedContent" in rep.json()["error"]["message"]
+    assert rep.status == 400
+    assert "cachedContent" in rep.json()["error"]["message"]
     sim.enqueue(Script.fail(429, {"error": {"code": 429, "message": "slow down", "type": "rate_limit_error"}}),
                 Script.fail(429, {"error": {"code": 429, "message": "slow down", "type": "rate_limit_error"}}))  # fmt: skip
     rep = request(
         "POST", f"{gw.url}/v1beta/models/oai/sim-gpt:generateContent", body, headers={"x-goog-api-key": KEY}
     )
-    assert rep.status == 429 and rep.json()["error"]["status"] == "RESOURCE_EXHAUSTED"
+    assert rep.status == 429
+    assert rep.json()["error"]["status"] == "RESOURCE_EXHAUSTED"
     for r in (rep,):
         from .gemini_schema import validate_error
 
@@ -357,11 +369,14 @@ def test_safety_finish_reaches_gemini_clients(gw, sim) -> None:
 def test_model_list_and_model_in_google_shape(gw, sim) -> None:
     c = client(gw)
     names = [m.name for m in c.models.list()]
-    assert "models/sim-gpt" in names and "models/gemini-2.5-flash" in names
+    assert "models/sim-gpt" in names
+    assert "models/gemini-2.5-flash" in names
     m = c.models.get(model="gemini-2.5-flash")
-    assert m.input_token_limit == 1_048_576 and "generateContent" in (m.supported_actions or [])
+    assert m.input_token_limit == 1_048_576
+    assert "generateContent" in (m.supported_actions or [])
     rep = request("GET", f"{gw.url}/v1beta/models/sim-gpt?key={KEY}")
-    assert rep.status == 200 and rep.json()["name"] == "models/sim-gpt"
+    assert rep.status == 200
+    assert rep.json()["name"] == "models/sim-gpt"
     # OpenAI clients keep their own model list on /v1/models
     rep = request("GET", f"{gw.url}/v1/models", headers={"Authorization": f"Bearer {KEY}"})
     assert rep.json()["object"] == "list"
@@ -372,7 +387,8 @@ def test_model_list_and_model_in_google_shape(gw, sim) -> None:
 def test_post_on_v1_models_is_not_swallowed_by_the_model_get_route(gw, sim) -> None:
     rep = request("POST", f"{gw.url}/v1/models/gemini-2.5-flash:generateContent",
                   {"contents": [{"parts": [{"text": "hi"}]}]}, headers={"x-goog-api-key": KEY})  # fmt: skip
-    assert rep.status == 200 and rep.json()["candidates"][0]["content"]["parts"][0]["text"] == "echo: hi"
+    assert rep.status == 200
+    assert rep.json()["candidates"][0]["content"]["parts"][0]["text"] == "echo: hi"
     rep = request("POST", f"{gw.url}/gemini/v1beta/models/models%2Fsim-gpt:generateContent",
                   {"contents": [{"parts": [{"text": "hi"}]}]}, headers={"x-goog-api-key": KEY})  # fmt: skip
     assert rep.status in (200, 404)
@@ -381,7 +397,8 @@ def test_post_on_v1_models_is_not_swallowed_by_the_model_get_route(gw, sim) -> N
 @pytest.mark.parametrize("model", ["gemini-2.5-flash", "sim-gpt", "sim-claude"])
 def test_count_tokens(gw, sim, model: str) -> None:
     n = client(gw).models.count_tokens(model=model, contents="count these few tokens").total_tokens
-    assert isinstance(n, int) and n > 0
+    assert isinstance(n, int)
+    assert n > 0
 
 
 REPLAYS = [

@@ -131,24 +131,28 @@ def test_openai_client_multi_turn_tools_and_thinking_on_gemini_3(gw, sim, stream
             )
         assert reasoning
         if step < 2:
-            assert finish == "tool_calls" and len(calls) == 1
+            assert finish == "tool_calls"
+            assert len(calls) == 1
             assert calls[0]["id"].startswith("call_a2s1_")
             messages.append({"role": "assistant", "content": None, "tool_calls": [
                 {"id": calls[0]["id"], "type": "function",
                  "function": {"name": calls[0]["name"], "arguments": calls[0]["args"]}}]})  # fmt: skip
             messages.append({"role": "tool", "tool_call_id": calls[0]["id"], "content": f"result {step}"})
         else:
-            assert finish == "stop" and text == "Paris sunny, Rome rainy."
+            assert finish == "stop"
+            assert text == "Paris sunny, Rome rainy."
     bodies = gemini_turns(sim)
     assert len(bodies) == 3
     last = bodies[-1]["contents"]
     calls = [p for c2 in last for p in c2["parts"] if "functionCall" in p]
-    assert len(calls) == 2 and all(p["thoughtSignature"] for p in calls)
+    assert len(calls) == 2
+    assert all(p["thoughtSignature"] for p in calls)
     responses = [p["functionResponse"] for c2 in last for p in c2["parts"] if "functionResponse" in p]
     assert responses == [{"name": "get_weather", "response": {"result": "result 0"}},
                          {"name": "get_weather", "response": {"result": "result 1"}}]  # fmt: skip
     decl = bodies[0]["tools"][0]["functionDeclarations"][0]
-    assert "additionalProperties" not in json.dumps(decl) and decl["parameters"]["required"] == ["city"]
+    assert "additionalProperties" not in json.dumps(decl)
+    assert decl["parameters"]["required"] == ["city"]
     assert bodies[0]["generationConfig"]["thinkingConfig"] == {
         "includeThoughts": True,
         "thinkingLevel": "high",
@@ -166,8 +170,10 @@ def test_openai_client_parallel_calls_keep_first_signature(gw, sim) -> None:
     msgs: list[Any] = [{"role": "user", "content": "two cities"}]
     r = c.chat.completions.create(model="gemini-3-pro-preview", messages=msgs, tools=TOOLS)
     tcs = r.choices[0].message.tool_calls
-    assert tcs is not None and len(tcs) == 2
-    assert tcs[0].id.startswith("call_a2s1_") and not tcs[1].id.startswith("call_a2s1_")
+    assert tcs is not None
+    assert len(tcs) == 2
+    assert tcs[0].id.startswith("call_a2s1_")
+    assert not tcs[1].id.startswith("call_a2s1_")
     msgs.append(r.choices[0].message.model_dump(exclude_none=True))
     msgs += [{"role": "tool", "tool_call_id": t.id, "content": t.function.arguments} for t in tcs]
     r2 = c.chat.completions.create(model="gemini-3-pro-preview", messages=msgs, tools=TOOLS)
@@ -215,7 +221,8 @@ def test_anthropic_client_multi_turn_tools_and_thinking_on_gemini_3(gw, sim, str
         if step < 2:
             assert msg.stop_reason == "tool_use"
             tu = [b for b in msg.content if b.type == "tool_use"]
-            assert len(tu) == 1 and tu[0].id.startswith("call_a2s1_")
+            assert len(tu) == 1
+            assert tu[0].id.startswith("call_a2s1_")
             messages.append({"role": "assistant", "content": msg.content})
             messages.append({"role": "user", "content": [
                 {"type": "tool_result", "tool_use_id": tu[0].id, "content": f"{tu[0].input['city']}: sunny"}]})  # fmt: skip
@@ -250,7 +257,8 @@ def test_safety_finish_is_content_filter_for_openai_and_refusal_for_anthropic(gw
     assert m.stop_reason == "refusal"
     got = collect_openai_stream(oai(gw).chat.completions.create(
         model="gemini-2.5-flash", messages=[{"role": "user", "content": "x"}], stream=True))  # fmt: skip
-    assert got["finish"] == "content_filter" and got["text"] == "par"
+    assert got["finish"] == "content_filter"
+    assert got["text"] == "par"
 
 
 def test_recorded_vertex_partial_args_reach_openai_client_whole(gw, sim) -> None:
@@ -262,7 +270,8 @@ def test_recorded_vertex_partial_args_reach_openai_client_whole(gw, sim) -> None
     calls = [got["calls"][i] for i in sorted(got["calls"])]
     assert [(c2["name"], json.loads(c2["args"])) for c2 in calls] == [
         ("read_theme", {}), ("read_screen", {"id": "A"}), ("read_screen", {"id": "B"}), ("read_screen", {"id": "C"})]  # fmt: skip
-    assert got["finish"] == "tool_calls" and got["reasoning"]
+    assert got["finish"] == "tool_calls"
+    assert got["reasoning"]
 
 
 def test_usage_with_thoughts_and_cache_reaches_clients(gw, sim) -> None:
@@ -270,7 +279,8 @@ def test_usage_with_thoughts_and_cache_reaches_clients(gw, sim) -> None:
                                                  cache_read_tokens=10)))  # fmt: skip
     r = oai(gw).chat.completions.create(model="gemini-2.5-flash", messages=[{"role": "user", "content": "x"}])
     u = r.usage
-    assert u is not None and (u.prompt_tokens, u.completion_tokens) == (50, 30)
+    assert u is not None
+    assert (u.prompt_tokens, u.completion_tokens) == (50, 30)
     assert u.completion_tokens_details.reasoning_tokens == 20  # type: ignore[union-attr]
     assert u.prompt_tokens_details.cached_tokens == 10  # type: ignore[union-attr]
 
@@ -292,7 +302,8 @@ def test_upstream_errors_are_mapped(gw, sim) -> None:
     rep = request("POST", gw.url + "/v1/chat/completions",
                   {"model": "gemx/gemini-3-flash-preview", "messages": [{"role": "user", "content": "x"}]},
                   headers={"Authorization": f"Bearer {KEY}"})  # fmt: skip
-    assert rep.status == 502 and b"API key not valid" in rep.body
+    assert rep.status == 502
+    assert b"API key not valid" in rep.body
 
 
 def test_model_discovery_reads_googles_model_list(start_gateway, sim, monkeypatch) -> None:
@@ -309,7 +320,8 @@ providers:
     ids = {m.id for m in oai(gw).models.list()}
     assert {"gemini-9-discovered", "gemini-2.5-flash"} <= ids
     listing = next(r for r in sim.requests if r.method == "GET")
-    assert listing.path == "/v1beta/models" and listing.headers["x-goog-api-key"] == "gk"
+    assert listing.path == "/v1beta/models"
+    assert listing.headers["x-goog-api-key"] == "gk"
     r = oai(gw).chat.completions.create(
         model="gemini-9-discovered", messages=[{"role": "user", "content": "x"}]
     )

@@ -57,32 +57,40 @@ def test_parse_full_request_camel_case() -> None:
         "safetySettings": [{"category": "HARM_CATEGORY_HATE_SPEECH", "threshold": "BLOCK_NONE"}],
     }  # fmt: skip
     req = parse_request(b, "gemini-2.5-flash", True)
-    assert req.origin == "gemini" and req.stream and req.model == "gemini-2.5-flash"
+    assert req.origin == "gemini"
+    assert req.stream
+    assert req.model == "gemini-2.5-flash"
     sys_msg, user, model, results = req.messages
-    assert sys_msg.role == "system" and sys_msg.parts == [TextPart("be brief")]
-    assert isinstance(user.parts[1], ImagePart) and user.parts[1].data == PNG
-    assert isinstance(user.parts[2], FilePart) and user.parts[2].url == "https://x/y.pdf"
+    assert sys_msg.role == "system"
+    assert sys_msg.parts == [TextPart("be brief")]
+    assert isinstance(user.parts[1], ImagePart)
+    assert user.parts[1].data == PNG
+    assert isinstance(user.parts[2], FilePart)
+    assert user.parts[2].url == "https://x/y.pdf"
     thought, call_f, call_g = model.parts
-    assert isinstance(thought, ReasoningPart) and thought.provider_details == {
-        "gemini": {"thoughtSignature": "T1"}
-    }
-    assert isinstance(call_f, ToolCallPart) and call_f.arguments == '{"a":1}'
+    assert isinstance(thought, ReasoningPart)
+    assert thought.provider_details == {"gemini": {"thoughtSignature": "T1"}}
+    assert isinstance(call_f, ToolCallPart)
+    assert call_f.arguments == '{"a":1}'
     assert call_f.provider_details == {"gemini": {"thoughtSignature": "S1", "id": None}}
-    assert isinstance(call_g, ToolCallPart) and call_g.id == "gid"
+    assert isinstance(call_g, ToolCallPart)
+    assert call_g.id == "gid"
     rf, rg = results.parts
-    assert (
-        isinstance(rf, ToolResultPart)
-        and rf.tool_call_id == call_f.id
-        and rf.content == "one"
-        and rf.name == "f"
-    )
-    assert isinstance(rg, ToolResultPart) and rg.tool_call_id == "gid" and rg.content == '{"x":2}'
-    assert req.tools is not None and req.tools[0].parameters == {
+    assert isinstance(rf, ToolResultPart)
+    assert rf.tool_call_id == call_f.id
+    assert rf.content == "one"
+    assert rf.name == "f"
+    assert isinstance(rg, ToolResultPart)
+    assert rg.tool_call_id == "gid"
+    assert rg.content == '{"x":2}'
+    assert req.tools is not None
+    assert req.tools[0].parameters == {
         "type": "object",
         "properties": {"a": {"type": "integer"}},
     }
     assert req.tools[1].parameters == {"type": "object", "additionalProperties": False}
-    assert req.tool_choice is not None and (req.tool_choice.mode, req.tool_choice.name) == ("tool", "f")
+    assert req.tool_choice is not None
+    assert (req.tool_choice.mode, req.tool_choice.name) == ("tool", "f")
     assert (req.temperature, req.top_p, req.top_k, req.max_tokens, req.stop, req.seed) == (
         0.2,
         0.9,
@@ -93,7 +101,8 @@ def test_parse_full_request_camel_case() -> None:
     )
     assert req.response_format == {"type": "json_schema", "json_schema": {"name": "response", "schema": {
         "type": "object", "properties": {"a": {"type": "string"}}}}}  # fmt: skip
-    assert req.reasoning is not None and (req.reasoning.enabled, req.reasoning.budget_tokens) == (True, 1024)
+    assert req.reasoning is not None
+    assert (req.reasoning.enabled, req.reasoning.budget_tokens) == (True, 1024)
     assert req.extra_for("gemini")["safetySettings"][0]["threshold"] == "BLOCK_NONE"
     assert req.extra_for("openai_chat") == {"presence_penalty": 0.5}
 
@@ -112,14 +121,19 @@ def test_parse_snake_case_as_google_accepts_and_sdks_send() -> None:
     assert req.messages[0].parts == [TextPart("sys")]
     assert isinstance(req.messages[1].parts[0], ImagePart)
     call = req.messages[2].parts[0]
-    assert isinstance(call, ToolCallPart) and call.provider_details == {
-        "gemini": {"thoughtSignature": "S", "id": None}
-    }
+    assert isinstance(call, ToolCallPart)
+    assert call.provider_details == {"gemini": {"thoughtSignature": "S", "id": None}}
     res = req.messages[3].parts[0]
-    assert isinstance(res, ToolResultPart) and res.content == "o" and res.tool_call_id == call.id
-    assert req.tools is not None and req.tools[0].parameters == {"type": "object"}
-    assert req.tool_choice is not None and req.tool_choice.mode == "none"
-    assert req.max_tokens == 7 and req.reasoning is not None and req.reasoning.enabled is False
+    assert isinstance(res, ToolResultPart)
+    assert res.content == "o"
+    assert res.tool_call_id == call.id
+    assert req.tools is not None
+    assert req.tools[0].parameters == {"type": "object"}
+    assert req.tool_choice is not None
+    assert req.tool_choice.mode == "none"
+    assert req.max_tokens == 7
+    assert req.reasoning is not None
+    assert req.reasoning.enabled is False
 
 
 @pytest.mark.parametrize(
@@ -138,16 +152,19 @@ def test_parse_snake_case_as_google_accepts_and_sdks_send() -> None:
 def test_parse_errors_name_the_field(b: dict[str, Any], field: str) -> None:
     with pytest.raises(GatewayError) as e:
         parse_request(b, "m", False)
-    assert e.value.kind == "invalid_request" and e.value.param == field
+    assert e.value.kind == "invalid_request"
+    assert e.value.param == field
     validate_error(error_json(e.value))
 
 
 def test_gemini_only_features_are_refused_without_a_gemini_upstream() -> None:
     assert refuse_without_gemini(body()) is None
     err = refuse_without_gemini(body(cachedContent="cachedContents/x"))
-    assert err is not None and err.param == "cachedContent"
+    assert err is not None
+    assert err.param == "cachedContent"
     err = refuse_without_gemini(body(generationConfig={"candidateCount": 2}))
-    assert err is not None and err.param == "generationConfig.candidateCount"
+    assert err is not None
+    assert err.param == "generationConfig.candidateCount"
 
 
 def test_count_tokens_body_forms() -> None:
@@ -205,7 +222,9 @@ def test_foreign_reasoning_signature_round_trips_through_a_gemini_client() -> No
                           {"role": "model", "parts": [{"text": "t", "thought": True, "thoughtSignature": carried}]},
                           {"role": "user", "parts": [{"text": "q2"}]}]}  # fmt: skip
         r = parse_request(b, "m", False).messages[1].parts[0]
-        assert isinstance(r, ReasoningPart) and r.signature == "ANTHROPIC-SIG" and not r.provider_details
+        assert isinstance(r, ReasoningPart)
+        assert r.signature == "ANTHROPIC-SIG"
+        assert not r.provider_details
 
 
 def events_text() -> list[Event]:
@@ -238,7 +257,8 @@ def test_sse_stream(thoughts: bool) -> None:
     objs = [json.loads(line[6:]) for line in raw.split(b"\r\n") if line.startswith(b"data: ")]
     for o in objs:
         validate_stream_chunk(o)
-        assert o["modelVersion"] == "gemini-x" and o["responseId"] == "rid"
+        assert o["modelVersion"] == "gemini-x"
+        assert o["responseId"] == "rid"
     parts = [p for o in objs for p in o["candidates"][0].get("content", {}).get("parts", [])]
     texts = "".join(p["text"] for p in parts if "text" in p and not p.get("thought"))
     assert texts == "Hello"
@@ -252,7 +272,9 @@ def test_sse_stream(thoughts: bool) -> None:
 
 def test_json_array_stream_is_one_array() -> None:
     raw = _render(False, True)
-    assert raw.startswith(b"[{") and raw.endswith(b"}]") and b",\r\n{" in raw
+    assert raw.startswith(b"[{")
+    assert raw.endswith(b"}]")
+    assert b",\r\n{" in raw
     arr = json.loads(raw)
     for o in arr:
         validate_stream_chunk(o)
@@ -276,9 +298,11 @@ def test_stream_errors_in_each_framing() -> None:
     tail = stream_renderer(ChatRequest("m", []), sse=False, thoughts=False).error(err)
     assert json.loads(upstream + tail)[-1]["error"]["status"] == "UNAVAILABLE"
     sse = stream_renderer(ChatRequest("m", []), sse=True, thoughts=False)
-    assert sse.content_type.startswith(b"text/event-stream") and sse.start() == b""
+    assert sse.content_type.startswith(b"text/event-stream")
+    assert sse.start() == b""
     line = sse.error(err)
-    assert line.startswith(b"data: ") and json.loads(line[6:])["error"]["status"] == "UNAVAILABLE"
+    assert line.startswith(b"data: ")
+    assert json.loads(line[6:])["error"]["status"] == "UNAVAILABLE"
     assert sse.heartbeat() == b"\r\n"  # a blank line: google clients read comment lines as JSON
     assert r.heartbeat() == b""
 
@@ -293,17 +317,21 @@ def test_usage_sniffer_sse_and_json_array_and_body() -> None:
     out = b"".join(s.feed(sse[i : i + 7]) for i in range(0, len(sse), 7)) + s.flush()
     assert out == sse
     u = s.usage()
-    assert u is not None and (u.input_tokens, u.output_tokens, u.reasoning_tokens) == (3, 6, 4)
+    assert u is not None
+    assert (u.input_tokens, u.output_tokens, u.reasoning_tokens) == (3, 6, 4)
     arr = b"[" + b",\r\n".join(orjson.dumps(c) for c in chunks) + b"]"
     j = GeminiUsageSniffer(True, False)
     assert b"".join(j.feed(arr[i : i + 5]) for i in range(0, len(arr), 5)) == arr
-    assert j.usage() is not None and j.usage().output_tokens == 6  # type: ignore[union-attr]
+    assert j.usage() is not None
+    assert j.usage().output_tokens == 6
     cut = GeminiUsageSniffer(True, False)
     cut.feed(arr[: arr.index(b",\r\n")])
-    assert cut.usage() is not None and cut.usage().input_tokens == 3  # type: ignore[union-attr]
+    assert cut.usage() is not None
+    assert cut.usage().input_tokens == 3
     whole = GeminiUsageSniffer(False, False)
     whole.feed(orjson.dumps(chunks[1]))
-    assert whole.usage() is not None and whole.usage().total_tokens == 9  # type: ignore[union-attr]
+    assert whole.usage() is not None
+    assert whole.usage().total_tokens == 9
 
 
 def ctx(path_params: dict[str, str], query: bytes = b"", headers: dict[str, str] | None = None,
@@ -319,15 +347,18 @@ def test_dialect_reads_model_stream_and_framing_from_the_url() -> None:
     assert GEMINI.peek(ctx({"model": "m", "action": "generateContent"})) == ("m", False)
     with pytest.raises(GatewayError) as ei:
         GEMINI.peek(ctx({"model": "m", "action": "embedContent"}))
-    assert ei.value.kind == "not_found" and ei.value.code == "unknown_method"
+    assert ei.value.kind == "not_found"
+    assert ei.value.code == "unknown_method"
     # the framing: a JSON array unless ?alt=sse (the SSE twin, built once)
     assert GEMINI.variant(ctx({}, b"")) is GEMINI
     sse = GEMINI.variant(ctx({}, b"alt=sse&key=k"))
-    assert sse is not GEMINI and sse is GEMINI.variant(ctx({}, b"alt=sse"))
+    assert sse is not GEMINI
+    assert sse is GEMINI.variant(ctx({}, b"alt=sse"))
     req = ChatRequest("m", [])
     assert sse.stream_renderer(req).content_type.startswith(b"text/event-stream")
     assert GEMINI.stream_renderer(req).content_type.startswith(b"application/json")
-    assert isinstance(sse.usage_sniffer(True), GeminiUsageSniffer) and sse.usage_sniffer(True).sse  # type: ignore[union-attr]
+    assert isinstance(sse.usage_sniffer(True), GeminiUsageSniffer)
+    assert sse.usage_sniffer(True).sse
     assert not GEMINI.usage_sniffer(True).sse  # type: ignore[union-attr]
     assert json.loads(GEMINI.render_error(GatewayError("not_found", "no such model"))) == {
         "error": {"code": 404, "message": "no such model", "status": "NOT_FOUND"}}  # fmt: skip

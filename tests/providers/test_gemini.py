@@ -142,7 +142,8 @@ def test_error_inside_stream_is_an_error_event() -> None:
     p = GeminiStreamParser("m", seal_scope=None, sealer=None)
     p.feed({"candidates": [{"content": {"parts": [{"text": "a"}]}}]})
     out = p.feed({"error": {"code": 503, "message": "overloaded", "status": "UNAVAILABLE"}})
-    assert isinstance(out[-1], ErrorEvent) and out[-1].error.kind == "overloaded"
+    assert isinstance(out[-1], ErrorEvent)
+    assert out[-1].error.kind == "overloaded"
     assert events
 
 
@@ -349,7 +350,7 @@ def test_provider_urls_and_options() -> None:
     assert p.url("gemini-2.5-flash", "streamGenerateContent", acct, sse=True) == (
         "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"
     )
-    assert p.headers(acct)["x-goog-api-key"] == "KEY"
+    assert p.headers(acct, False)["x-goog-api-key"] == "KEY"
     v = _provider(vertex=True)
     assert v.url("gemini-2.5-flash", "generateContent", acct) == (
         "https://aiplatform.googleapis.com/v1/publishers/google/models/gemini-2.5-flash:generateContent"
@@ -359,7 +360,7 @@ def test_provider_urls_and_options() -> None:
     cfg = ProviderConfig(name="g2", type="gemini", base_url="http://h/v1", auth_header="query")
     q = GeminiProvider(cfg, Upstream(Timeouts()))
     assert q.url("m", "generateContent", acct) == "http://h/v1/models/m:generateContent?key=KEY"
-    assert "x-goog-api-key" not in q.headers(acct)
+    assert "x-goog-api-key" not in q.headers(acct, False)
 
 
 def test_config_accepts_gemini_type() -> None:
@@ -369,6 +370,27 @@ def test_config_accepts_gemini_type() -> None:
         "providers:\n  - name: g\n    type: gemini\n    api_key: k\n    models: [gemini-2.5-flash]\n"
     )
     assert cfg.providers[0].type == "gemini"
+
+
+@pytest.mark.parametrize(("options", "key", "line", "needle"), [
+    ("      api_version: 3\n", "api_version", 6, "API version"),
+    ("      vertex: maybe\n", "vertex", 6, "true or false"),
+    ("      tool_schema: openapi\n", "tool_schema", 6, "convert, json_schema"),
+    ("      unsigned_calls: drop\n", "unsigned_calls", 6, "omit, skip"),
+    ("      colour: red\n", "colour", 6, "unknown option"),
+])  # fmt: skip
+def test_options_are_validated_with_key_and_line(options: str, key: str, line: int, needle: str) -> None:
+    from any2api.config import ConfigError, parse_config
+
+    text = "providers:\n  - name: g\n    type: gemini\n    api_key: k\n    options:\n" + options
+    with pytest.raises(ConfigError) as e:
+        parse_config(text)
+    assert (e.value.path, e.value.line) == (f"providers[0].options.{key}", line)
+    assert needle in str(e.value)
+    ok = parse_config(
+        text.replace(options, "      {vertex: true, tool_schema: json_schema, unsigned_calls: skip}\n")
+    )
+    assert ok.providers[0].options["vertex"] is True
 
 
 def test_function_call_without_name_is_an_upstream_error() -> None:
@@ -382,5 +404,6 @@ def test_first_event_is_response_start_with_upstream_ids() -> None:
     events = parse(objs)
     assert events[0].id == "m36LaZGyCLz1xs0PtNSB-QU"  # type: ignore[union-attr]
     assert events[0].model == "gemini-3-pro-preview"  # type: ignore[union-attr]
-    assert isinstance(events[-1], Finish) and any(isinstance(e, UsageEvent) for e in events)
+    assert isinstance(events[-1], Finish)
+    assert any(isinstance(e, UsageEvent) for e in events)
     assert sum(isinstance(e, PartStart) for e in events) == 1

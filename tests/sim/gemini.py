@@ -26,9 +26,10 @@ import re
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .answer import Totals, totals
+from .dialects import Dialect, register
 from .inbound import ChatInput, Invalid, collect_text
 from .script import (
     Comment,
@@ -48,7 +49,10 @@ from .script import (
     Text,
     ToolCall,
 )
-from .wire import CommentFrame, Event, Op, Reply, dumps
+from .wire import CommentFrame, Event, Op, Reply, count_tokens, dumps
+
+if TYPE_CHECKING:
+    from .server import RecordedRequest
 
 SKIP_SIGNATURE = "skip_thought_signature_validator"
 _PATH = re.compile(r"/(?:models|tunedModels)/([^/:]+):(generateContent|streamGenerateContent|countTokens)$")
@@ -483,3 +487,47 @@ def models_answer(path: str, models: list[str]) -> tuple[int, dict[str, Any]]:
 
 def now() -> int:
     return int(time.time())
+
+
+# --------------------------------------------------------------------------------------------- registration
+
+
+def _is_chat(path: str) -> bool:
+    m = _PATH.search(path)
+    return m is not None and m.group(2) != "countTokens"
+
+
+def _count_tokens_route(rec: RecordedRequest) -> tuple[int, dict[str, Any]]:
+    try:
+        inp = parse(rec.path, rec.query, rec.json)
+    except Invalid as e:
+        return 400, _invalid_body(e)
+    return 200, count_tokens_body(max(1, count_tokens(inp.prompt_text)))
+
+
+def _invalid_body(e: Invalid) -> dict[str, Any]:
+    return error_body(400, e.message, "INVALID_ARGUMENT")
+
+
+def _model_missing(name: str) -> dict[str, Any]:
+    return models_answer(f"/v1beta/models/{name}", [])[1]
+
+
+DIALECT = register(
+    Dialect(
+        name="gemini",
+        chat_paths=(),
+        chat_match=_is_chat,
+        parse=lambda body: parse("/models/x:generateContent", {}, body),
+        parse_recorded=lambda rec: parse(rec.path, rec.query, rec.json),
+        render=lambda script, inp, ctx: render(script, inp, ctx.seq),  # type: ignore[arg-type]
+        invalid=_invalid_body,
+        unauthorized=lambda key, seq: key_error()[1],
+        unauthorized_status=400,
+        routes={("POST", ":countTokens"): _count_tokens_route},
+        models_wanted=lambda rec: is_gemini_get(rec.method, rec.path, rec.headers, rec.query),
+        model_object=lambda model, now: model_json(model),
+        model_list=lambda objs, ids: {"models": objs},
+        model_missing=_model_missing,
+    )
+)

@@ -22,14 +22,15 @@ from __future__ import annotations
 import mimetypes
 import time
 import uuid
-from collections.abc import AsyncGenerator, Mapping
-from typing import TYPE_CHECKING, Any, assert_never
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, assert_never
 
 import orjson
 
-from ..config import ErrorRule
+from ..config_types import ConfigPath, ErrorRule, ProviderConfig
 from ..core.errors import GatewayError, invalid
-from ..core.events import ErrorEvent, Event, Finish, PartDelta, PartEnd, PartStart, ResponseStart, UsageEvent
+from ..core.events import Event, Finish, ResponseStart, UsageEvent
 from ..core.parts import (
     FilePart,
     ImagePart,
@@ -45,8 +46,6 @@ from ..core.parts import (
 from ..core.request import ChatRequest
 from ..core.response import FinishReason
 from ..core.seal import Sealer, default_sealer
-from ..sse import SSEDecoder
-from ..upstream import iter_body, read_body
 from ..wire.gemini import (
     BLOCK_REASONS,
     NAME,
@@ -59,12 +58,14 @@ from ..wire.gemini import (
     usage_from_wire,
 )
 from ..wire.openai_chat import NAME as OPENAI_CHAT
-from .base import Account, ModelInfo, Provider, register
+from .base import Account, ModelInfo
+from .http_json import JsonHttpProvider, WireRequest
+from .registry import register_provider
+from .stream_parser import JsonStreamParser
 
 if TYPE_CHECKING:
     import aiohttp
 
-    from ..config import ProviderConfig
     from ..upstream import Upstream
 
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
@@ -390,8 +391,8 @@ def build_body(
 # ------------------------------------------------------------------------------------ response -> hub
 
 
-def _set_path(root: dict[str, Any], path: str, value: Any, append: bool) -> None:
-    """Set ``$.a.b[0]`` in ``root`` (strings continue when ``append``)."""
+def _path_keys(path: str) -> list[str | int]:
+    """``$.a.b[0][1]`` -> ``["a", "b", 0, 1]``."""
     keys: list[str | int] = []
     for seg in path.lstrip("$").split("."):
         if not seg:
@@ -404,38 +405,34 @@ def _set_path(root: dict[str, Any], path: str, value: Any, append: bool) -> None
             if idx.isdigit():
                 keys.append(int(idx))
             rest = rest.lstrip("[")
-    if not keys:
-        return
+    return keys
+
+
+def _has_slot(cur: Any, k: str | int) -> bool:
+    """Whether ``cur`` can hold key ``k`` (a list is grown to hold index ``k``)."""
+    if isinstance(k, int):
+        if not isinstance(cur, list):
+            return False
+        while len(cur) <= k:
+            cur.append(None)
+        return True
+    return isinstance(cur, dict)
+
+
+def _set_path(root: dict[str, Any], path: str, value: Any, append: bool) -> None:
+    """Set ``$.a.b[0]`` in ``root`` (strings continue when ``append``)."""
+    keys = _path_keys(path)
     cur: Any = root
-    for k, nxt in zip(keys, [*keys[1:], None], strict=True):
-        last = nxt is None
-        if isinstance(k, int):
-            if not isinstance(cur, list):
-                return
-            while len(cur) <= k:
-                cur.append(None)
-            if last:
-                cur[k] = (
-                    (cur[k] + value)
-                    if append and isinstance(cur[k], str) and isinstance(value, str)
-                    else value
-                )
-            else:
-                if not isinstance(cur[k], (dict, list)):
-                    cur[k] = [] if isinstance(nxt, int) else {}
-                cur = cur[k]
-        else:
-            if not isinstance(cur, dict):
-                return
-            if last:
-                old = cur.get(k)
-                cur[k] = (
-                    (old + value) if append and isinstance(old, str) and isinstance(value, str) else value
-                )
-            else:
-                if not isinstance(cur.get(k), (dict, list)):
-                    cur[k] = [] if isinstance(nxt, int) else {}
-                cur = cur[k]
+    for i, k in enumerate(keys):
+        if not _has_slot(cur, k):
+            return
+        old = cur[k] if isinstance(k, int) else cur.get(k)
+        if i == len(keys) - 1:
+            cur[k] = old + value if append and isinstance(old, str) and isinstance(value, str) else value
+            return
+        if not isinstance(old, (dict, list)):
+            old = cur[k] = [] if isinstance(keys[i + 1], int) else {}
+        cur = old
 
 
 def _partial_value(pa: dict[str, Any]) -> tuple[bool, Any]:
@@ -447,22 +444,23 @@ def _partial_value(pa: dict[str, Any]) -> tuple[bool, Any]:
     return False, None
 
 
-class GeminiStreamParser:
-    """``GenerateContentResponse`` chunks (candidate 0) -> hub events.
+class GeminiStreamParser(JsonStreamParser):
+    """``GenerateContentResponse`` chunks (candidate 0) -> hub events, built with the parts manager.
 
-    Text and thought text are one part each while they continue; a function call is one part, given whole
-    (or, on Vertex with streamed arguments, assembled from ``partialArgs`` and given when it ends). A
-    ``thoughtSignature`` goes to the ``provider_details`` of the part it came on; for a client that does not
-    speak Gemini a function call's signature is also sealed into the call's id."""
+    Text and thought text are one part each while they continue (a run each); a function call is one part,
+    given whole (or, on Vertex with streamed arguments, assembled from ``partialArgs`` and given when it
+    ends). A ``thoughtSignature`` goes to the ``provider_details`` of the part it came on; for a client that
+    does not speak Gemini a function call's signature is also sealed into the call's id."""
+
+    end_marker: ClassVar[str | None] = "[DONE]"
 
     def __init__(self, model: str, *, seal_scope: str | None, sealer: Sealer | None) -> None:
+        super().__init__()
         self.model = model
         self.seal_scope = seal_scope
         self.sealer = sealer
-        self.started = False
-        self.next = 0
-        self.open_kind: str | None = None
-        self.open_index = -1
+        self.run_index = -1
+        """Hub index of the open text / thought run (the parts manager's run)."""
         self.details: dict[int, dict[str, Any]] = {}
         self.pending: dict[str, Any] | None = None
         """A function call being streamed with ``partialArgs`` (Vertex): name, args, signature, id."""
@@ -471,37 +469,34 @@ class GeminiStreamParser:
         self.blocked = False
         self.usage: dict[str, Any] | None = None
 
-    def _start(self, obj: dict[str, Any], out: list[Event]) -> None:
+    def _start(self, obj: dict[str, Any]) -> None:
         self.started = True
         rid = obj.get("responseId")
-        out.append(ResponseStart(str(rid) if rid else f"gemini-{uuid.uuid4().hex}",
-                                 str(obj.get("modelVersion") or self.model), int(time.time())))  # fmt: skip
+        self.parts.events.append(ResponseStart(str(rid) if rid else f"gemini-{uuid.uuid4().hex}",
+                                               str(obj.get("modelVersion") or self.model), int(time.time())))  # fmt: skip
 
-    def _close_open(self, out: list[Event]) -> None:
-        if self.open_kind is not None:
-            d = self.details.pop(self.open_index, None)
-            out.append(PartEnd(self.open_index, {NAME: d} if d else None))
-            self.open_kind = None
+    def _close_open(self) -> None:
+        if self.parts.run is not None:
+            d = self.details.pop(self.run_index, None)
+            self.parts.end(self.run_index, {NAME: d} if d else None)
 
-    def _text(self, kind: str, text: str, sig: str | None, out: list[Event]) -> None:
-        if self.open_kind != kind:
+    def _text(self, run: str, text: str, sig: str | None) -> None:
+        parts = self.parts
+        if parts.run != run:
             if not text and not sig:
                 return
-            self._close_open(out)
-            idx = self.next
-            self.next += 1
-            self.open_kind, self.open_index = kind, idx
-            out.append(PartStart(idx, ReasoningPart(text) if kind == "thought" else TextPart(text)))
-        elif text:
-            out.append(PartDelta(self.open_index, text))
+            self._close_open()
+        elif not text:
+            if sig:
+                self.details.setdefault(self.run_index, {})["thoughtSignature"] = sig
+            return
+        self.run_index = parts.reasoning(text, run=run) if run == "reasoning" else parts.text(text, run=run)
         if sig:
-            self.details.setdefault(self.open_index, {})["thoughtSignature"] = sig
+            self.details.setdefault(self.run_index, {})["thoughtSignature"] = sig
 
-    def _call(self, name: str, args: Any, gid: str | None, sig: str | None, out: list[Event]) -> None:
-        self._close_open(out)
+    def _call(self, name: str, args: Any, gid: str | None, sig: str | None) -> None:
+        self._close_open()
         self.has_calls = True
-        idx = self.next
-        self.next += 1
         details: dict[str, Any] = {"id": gid}
         if sig:
             details["thoughtSignature"] = sig
@@ -509,34 +504,38 @@ class GeminiStreamParser:
             cid = seal_call_id(self.sealer, self.seal_scope, sig, gid)
         else:
             cid = gid or f"call_{uuid.uuid4().hex[:24]}"
-        out.append(PartStart(idx, ToolCallPart(cid, name, "")))
-        out.append(PartDelta(idx, orjson.dumps(args if isinstance(args, dict) else {}).decode()))
-        out.append(PartEnd(idx, {NAME: details}))
+        idx = self.parts.start(ToolCallPart(cid, name, ""))
+        self.parts.delta(idx, orjson.dumps(args if isinstance(args, dict) else {}).decode())
+        self.parts.end(idx, {NAME: details})
 
-    def _function_call(self, fc: dict[str, Any], sig: str | None, out: list[Event]) -> None:
+    def _flush_pending(self) -> None:
+        p = self.pending
+        if p is not None:
+            self.pending = None
+            self._call(p["name"], p["args"], p["id"], p["sig"])
+
+    def _partial_args(self, p: dict[str, Any], partial: Any) -> None:
+        for pa in partial if isinstance(partial, list) else ():
+            if isinstance(pa, dict) and isinstance(pa.get("jsonPath"), str):
+                ok, v = _partial_value(pa)
+                if ok:
+                    key = pa["jsonPath"]
+                    _set_path(p["args"], key, v, key in p["open"])
+                    if pa.get("willContinue") is True:
+                        p["open"].add(key)
+                    else:
+                        p["open"].discard(key)
+
+    def _function_call(self, fc: dict[str, Any], sig: str | None) -> None:
         name = fc.get("name")
-        partial = fc.get("partialArgs")
         cont = fc.get("willContinue") is True
         p = self.pending
         if p is not None and not name:
-            if isinstance(partial, list):
-                for pa in partial:
-                    if isinstance(pa, dict) and isinstance(pa.get("jsonPath"), str):
-                        ok, v = _partial_value(pa)
-                        if ok:
-                            key = pa["jsonPath"]
-                            _set_path(p["args"], key, v, key in p["open"])
-                            if pa.get("willContinue") is True:
-                                p["open"].add(key)
-                            else:
-                                p["open"].discard(key)
+            self._partial_args(p, fc.get("partialArgs"))
             if not cont:
-                self.pending = None
-                self._call(p["name"], p["args"], p["id"], p["sig"], out)
+                self._flush_pending()
             return
-        if p is not None:  # a new call started before the previous one ended
-            self.pending = None
-            self._call(p["name"], p["args"], p["id"], p["sig"], out)
+        self._flush_pending()  # a new call started before the previous one ended
         if not isinstance(name, str) or not name:
             if fc:
                 raise GatewayError("upstream", f"Upstream sent a function call without a name: {fc!r:.200}")
@@ -544,94 +543,100 @@ class GeminiStreamParser:
         gid = fc.get("id") if isinstance(fc.get("id"), str) else None
         if cont:
             args = fc.get("args")
-            self.pending = {
-                "name": name,
-                "args": dict(args) if isinstance(args, dict) else {},
-                "id": gid,
-                "sig": sig,
-                "open": set(),
-            }
+            self.pending = {"name": name, "args": dict(args) if isinstance(args, dict) else {}, "id": gid,
+                            "sig": sig, "open": set()}  # fmt: skip
             return
-        self._call(name, fc.get("args") or {}, gid, sig, out)
+        self._call(name, fc.get("args") or {}, gid, sig)
 
     def feed(self, obj: Any) -> list[Event]:
+        self._feed(obj)
+        return self.parts.take()
+
+    def _feed(self, obj: Any) -> None:
         if isinstance(obj, list):  # a JSON-array body or element list
-            return [e for o in obj for e in self.feed(o)]
+            for o in obj:
+                if not self.done:
+                    self._feed(o)
+            return
         if not isinstance(obj, dict):
             raise GatewayError("upstream", f"Upstream sent a chunk that is not a JSON object: {obj!r:.200}")
-        out: list[Event] = []
-        if "error" in obj and "candidates" not in obj:
-            if not self.started:
-                self._start(obj, out)
-            out.append(ErrorEvent(error_from_wire(obj, "Upstream reported an error mid-stream")))
-            return out
         if not self.started:
-            self._start(obj, out)
+            self._start(obj)
+        if "error" in obj and "candidates" not in obj:
+            self.parts.events.append(self.fail(error_from_wire(obj, "Upstream reported an error mid-stream")))
+            return
         pf = obj.get("promptFeedback")
         if isinstance(pf, dict) and pf.get("blockReason") in BLOCK_REASONS | {"BLOCK_REASON_UNSPECIFIED"}:
             self.blocked = True
         cands = obj.get("candidates")
-        if isinstance(cands, list):
-            for c in cands:
-                if not isinstance(c, dict) or c.get("index", 0) != 0:
-                    continue
-                content = c.get("content")
-                parts = content.get("parts") if isinstance(content, dict) else None
-                for part in parts if isinstance(parts, list) else ():
-                    if isinstance(part, dict):
-                        self._part(part, out)
-                fr = c.get("finishReason")
-                if isinstance(fr, str):
-                    self.finish_reason = fr
+        for c in cands if isinstance(cands, list) else ():
+            if isinstance(c, dict) and c.get("index", 0) == 0:
+                self._candidate(c)
         u = obj.get("usageMetadata")
         if isinstance(u, dict):
             self.usage = u
-        return out
 
-    def _part(self, part: dict[str, Any], out: list[Event]) -> None:
+    def _candidate(self, c: dict[str, Any]) -> None:
+        content = c.get("content")
+        parts = content.get("parts") if isinstance(content, dict) else None
+        for part in parts if isinstance(parts, list) else ():
+            if isinstance(part, dict):
+                self._part(part)
+        fr = c.get("finishReason")
+        if isinstance(fr, str):
+            self.finish_reason = fr
+
+    def _part(self, part: dict[str, Any]) -> None:
         sig = part.get("thoughtSignature")
         sig = sig if isinstance(sig, str) and sig else None
         fc = part.get("functionCall")
         if isinstance(fc, dict):
-            self._function_call(fc, sig, out)
+            self._function_call(fc, sig)
             return
         text = part.get("text")
         if isinstance(text, str):
-            self._text("thought" if part.get("thought") is True else "text", text, sig, out)
+            self._text("reasoning" if part.get("thought") is True else "text", text, sig)
             return
         inline = part.get("inlineData")
         if isinstance(inline, dict) and isinstance(inline.get("data"), str):
-            self._close_open(out)
-            idx = self.next
-            self.next += 1
-            out.append(PartStart(idx, ImagePart(data=inline["data"], media_type=inline.get("mimeType"),
-                                                provider_details={NAME: {"thoughtSignature": sig}} if sig else None)))  # fmt: skip
-            out.append(PartEnd(idx))
+            self._close_open()
+            self.parts.whole(ImagePart(data=inline["data"], media_type=inline.get("mimeType"),
+                                       provider_details={NAME: {"thoughtSignature": sig}} if sig else None))  # fmt: skip
             return
         if sig:  # a signature on a part of its own
-            self._text(self.open_kind or "text", "", sig, out)
+            self._text(self.parts.run or "text", "", sig)
         # executableCode / codeExecutionResult and other server-side parts are not translated
 
-    def close(self, complete: bool = True) -> list[Event]:
-        """End of the upstream answer: close parts, usage, then ``Finish`` (or an error if it was cut off)."""
-        out: list[Event] = []
+    def close(self, complete: bool = False) -> list[Event]:
+        """End of the upstream answer: close parts, usage, then ``Finish`` (or an error if a stream was cut
+        off: ``complete`` is for a whole, non-streamed answer)."""
+        if self.done:
+            return self.parts.take()
         if not self.started:
             raise GatewayError("upstream", "Upstream closed the stream without sending anything",
                                code="upstream_empty")  # fmt: skip
-        if self.pending is not None:
-            p, self.pending = self.pending, None
-            self._call(p["name"], p["args"], p["id"], p["sig"], out)
-        self._close_open(out)
+        self._flush_pending()
+        self._close_open()
+        out = self.parts.take()
         if self.usage is not None:
             out.append(UsageEvent(usage_from_wire(self.usage)))
         if self.finish_reason is None and not self.blocked and not complete:
-            out.append(ErrorEvent(GatewayError("upstream", "Upstream stream ended before the response was complete",
-                                               code="upstream_disconnected")))  # fmt: skip
+            out.append(self.fail(GatewayError("upstream", "Upstream stream ended before the response was complete",
+                                              code="upstream_disconnected")))  # fmt: skip
             return out
         reason: FinishReason = (
             "content_filter" if self.blocked else finish_in(self.finish_reason, self.has_calls)
         )
         out.append(Finish(reason))
+        self.done = True
+        return out
+
+    def abort(self, error: GatewayError) -> list[Event]:
+        """The body broke: the call being assembled and the open run are closed, then the error."""
+        self._flush_pending()
+        self._close_open()
+        out = self.parts.take()
+        out.append(self.fail(error))
         return out
 
 
@@ -641,74 +646,91 @@ def response_events(obj: Any, model: str, *, seal_scope: str | None, sealer: Sea
         raise GatewayError("upstream", f"Upstream sent an unexpected response: {str(obj)[:300]}")
     p = GeminiStreamParser(model, seal_scope=seal_scope, sealer=sealer)
     events = p.feed(obj)
-    if any(isinstance(e, ErrorEvent) for e in events):
+    if p.failed:
         return events
-    return events + p.close()
+    return events + p.close(complete=True)
 
 
 # ------------------------------------------------------------------------------------------ provider
 
+OPTIONS = ("api_version", "vertex", "tool_schema", "unsigned_calls")
 
-def _opt_str(config: ProviderConfig, key: str, default: str, allowed: tuple[str, ...] | None = None) -> str:
-    v = config.options.get(key, default)
-    if not isinstance(v, str) or (allowed is not None and v not in allowed):
-        what = f"one of: {', '.join(allowed)}" if allowed else "a string"
-        raise ValueError(f"providers.{config.name}.options.{key} must be {what}")
+
+@dataclass(frozen=True, slots=True)
+class GeminiOptions:
+    api_version: str | None = None
+    """``None``: from ``base_url`` (a trailing ``/v1beta``), else ``v1beta`` (``v1`` on Vertex)."""
+    vertex: bool = False
+    tool_schema: str = "convert"
+    unsigned_calls: str = "omit"
+
+
+def _choice(opts: dict[str, Any], key: str, default: str, allowed: tuple[str, ...], where: ConfigPath) -> str:
+    v = opts.get(key, default)
+    if not isinstance(v, str) or v not in allowed:
+        raise where.error(f"options.{key}", f"must be one of: {', '.join(allowed)}")
     return v
 
 
-@register("gemini")
-class GeminiProvider(Provider):
+def gemini_options(config: ProviderConfig, where: ConfigPath) -> GeminiOptions:
+    """The ``options`` of a ``gemini`` provider (see the module doc); errors name the key and its line."""
+    opts = config.options
+    for k in opts:
+        if k not in OPTIONS:
+            raise where.error(f"options.{k}", f"unknown option (expected one of: {', '.join(OPTIONS)})")
+    vertex = opts.get("vertex", False)
+    if not isinstance(vertex, bool):
+        raise where.error("options.vertex", "must be true or false")
+    version = opts.get("api_version")
+    if version is not None and (not isinstance(version, str) or not version or "/" in version):
+        raise where.error("options.api_version", "must be an API version such as v1beta or v1")
+    return GeminiOptions(version, vertex, _choice(opts, "tool_schema", "convert", ("convert", "json_schema"), where),
+                         _choice(opts, "unsigned_calls", "omit", ("omit", "skip"), where))  # fmt: skip
+
+
+class GeminiProvider(JsonHttpProvider):
     dialect = NAME
+    auth_style = "x-goog-api-key"
+    lower_headers = True
+    stream_framing = "sse"
+    """The translating path asks for ``alt=sse``; the pass-through keeps the client's framing."""
 
     def __init__(self, config: ProviderConfig, upstream: Upstream) -> None:
         super().__init__(config, upstream)
-        vertex = config.options.get("vertex", False)
-        if not isinstance(vertex, bool):
-            raise ValueError(f"providers.{config.name}.options.vertex must be true or false")
-        base = (config.base_url or (VERTEX_BASE_URL if vertex else DEFAULT_BASE_URL)).rstrip("/")
-        version = _opt_str(config, "api_version", "v1" if vertex else DEFAULT_VERSION)
+        options = gemini_options(config, ConfigPath(f"providers.{config.name}"))
+        base = (config.base_url or (VERTEX_BASE_URL if options.vertex else DEFAULT_BASE_URL)).rstrip("/")
+        version = options.api_version or ("v1" if options.vertex else DEFAULT_VERSION)
         for suffix in ("/v1beta", "/v1alpha", "/v1"):
-            if base.endswith(suffix) and "api_version" not in config.options:
+            if base.endswith(suffix) and options.api_version is None:
                 base, version = base[: -len(suffix)], suffix[1:]
                 break
         self.base = base
         self.version = version
-        self.prefix = f"{base}/{version}/" + ("publishers/google/models/" if vertex else "models/")
-        self.schema_mode = _opt_str(config, "tool_schema", "convert", ("convert", "json_schema"))
-        unsigned = _opt_str(config, "unsigned_calls", "omit", ("omit", "skip"))
-        self.unsigned = SKIP_SIGNATURE if unsigned == "skip" else None
-        self.auth_style = (config.auth_header or "x-goog-api-key").lower()
-        self._base_headers = {
-            "content-type": "application/json",
-            **{k.lower(): v for k, v in config.headers.items()},
-        }
-        self._auth_cache: dict[str | None, dict[str, str]] = {}
+        self.prefix = f"{base}/{version}/" + ("publishers/google/models/" if options.vertex else "models/")
+        self.schema_mode = options.tool_schema
+        self.unsigned = SKIP_SIGNATURE if options.unsigned_calls == "skip" else None
+        self.query_key = self.auth.lower() == "query"
+        key = config.api_keys[0] if config.api_keys else None
+        self.models_url = (
+            self.prefix.rstrip("/") + "?pageSize=1000" + (f"&key={key}" if self.query_key and key else "")
+        )
         self.sealer = default_sealer()
         # Google answers a wrong key with 400 INVALID_ARGUMENT / API_KEY_INVALID: an account problem
         self.rules.insert(0, ErrorRule(kind="upstream", status=502, match="API_KEY_INVALID", upstream_status=400,
                                        code="upstream_auth_failed"))  # fmt: skip
 
-    def headers(self, account: Account) -> dict[str, str]:
-        key = account.api_key
-        h = self._auth_cache.get(key)
-        if h is None:
-            h = dict(self._base_headers)
-            if key:
-                if self.auth_style == "bearer":
-                    h["authorization"] = f"Bearer {key}"
-                elif self.auth_style not in ("none", "query"):
-                    h[self.auth_style] = key
-            if len(self._auth_cache) < 1024:
-                self._auth_cache[key] = h
-        return h
+    def base_headers(self) -> dict[str, str]:
+        return {"content-type": "application/json", **{k.lower(): v for k, v in self.config.headers.items()}}
+
+    def auth_header(self, key: str | None) -> tuple[str, str] | None:
+        return None if self.query_key else super().auth_header(key)
 
     def url(self, model: str, method: str, account: Account, sse: bool = False) -> str:
         u = f"{self.prefix}{model}:{method}"
         q: list[str] = []
         if sse:
             q.append("alt=sse")
-        if self.auth_style == "query" and account.api_key:
+        if self.query_key and account.api_key:
             q.append(f"key={account.api_key}")
         return u + ("?" + "&".join(q) if q else "")
 
@@ -725,98 +747,27 @@ class GeminiProvider(Provider):
         (``alt=sse`` in its query: SSE; else a JSON array)."""
         sse = stream and query is not None and query.get("alt") == "sse"
         method = "streamGenerateContent" if stream else "generateContent"
-        url = self.url(model, method, account, sse=sse)
-        return await self.post(url, orjson.dumps(body), self.headers(account), account.proxy)
+        return await self.send(self.url(model, method, account, sse=sse), orjson.dumps(body),
+                               self.headers(account, False), self.proxy(account))  # fmt: skip
 
-    async def count_tokens(self, body: dict[str, Any], model: str, account: Account) -> Any:
-        """``countTokens`` upstream with the client's own body (exact counts)."""
-        resp = await self.post(self.url(model, "countTokens", account), orjson.dumps(body), self.headers(account),
-                               account.proxy)  # fmt: skip
-        try:
-            raw = await read_body(resp, self.timeouts.idle)
-        finally:
-            resp.release()
-        try:
-            return orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            raise GatewayError("upstream", f"Upstream sent invalid JSON: {raw[:200]!r}") from None
-
-    async def stream(self, req: ChatRequest, model: str, account: Account) -> AsyncGenerator[Event, None]:
+    async def build(self, req: ChatRequest, model: str, account: Account) -> WireRequest:
         body = build_body(req, model, scope=self.name, sealer=self.sealer, schema_mode=self.schema_mode,
                           unsigned=self.unsigned)  # fmt: skip
-        seal_scope = None if req.origin == NAME else self.name
         method = "streamGenerateContent" if req.stream else "generateContent"
-        resp = await self.post(self.url(model, method, account, sse=req.stream), orjson.dumps(body),
-                               self.headers(account), account.proxy)  # fmt: skip
-        try:
-            if not req.stream:
-                raw = await read_body(resp, self.timeouts.idle)
-                try:
-                    obj = orjson.loads(raw)
-                except orjson.JSONDecodeError:
-                    raise GatewayError("upstream", f"Upstream sent invalid JSON: {raw[:200]!r}") from None
-                for e in response_events(obj, model, seal_scope=seal_scope, sealer=self.sealer):
-                    yield e
-                return
-            async for e in self._stream_events(resp, model, seal_scope):
-                yield e
-        finally:
-            resp.release()
+        return WireRequest(self.url(model, method, account, sse=req.stream), orjson.dumps(body),
+                           self.headers(account, req.stream))  # fmt: skip
 
-    async def _stream_events(
-        self, resp: aiohttp.ClientResponse, model: str, seal_scope: str | None
-    ) -> AsyncGenerator[Event, None]:
-        parser = GeminiStreamParser(model, seal_scope=seal_scope, sealer=self.sealer)
-        decoder = SSEDecoder()
-        try:
-            async for chunk in iter_body(resp, self.timeouts.idle):
-                if chunk is None:
-                    continue
-                for ev in decoder.feed(chunk):
-                    for e in self._decode(parser, ev.data):
-                        yield e
-                        if isinstance(e, ErrorEvent):
-                            return
-            for ev in decoder.close():
-                for e in self._decode(parser, ev.data):
-                    yield e
-                    if isinstance(e, ErrorEvent):
-                        return
-        except GatewayError as err:
-            if not parser.started:
-                raise
-            for e in parser.close()[:-1]:
-                if not isinstance(e, UsageEvent):
-                    yield e
-            yield ErrorEvent(err)
-            return
-        for e in parser.close(complete=False):
-            yield e
+    def _seal_scope(self, req: ChatRequest) -> str | None:
+        return None if req.origin == NAME else self.name
 
-    @staticmethod
-    def _decode(parser: GeminiStreamParser, data: str) -> list[Event]:
-        if not data or data == "[DONE]":
-            return []
-        try:
-            obj = orjson.loads(data)
-        except orjson.JSONDecodeError:
-            raise GatewayError(
-                "upstream", f"Upstream sent invalid JSON in its stream: {data[:200]!r}"
-            ) from None
-        return parser.feed(obj)
+    def stream_parser(self, req: ChatRequest, model: str) -> GeminiStreamParser:
+        return GeminiStreamParser(model, seal_scope=self._seal_scope(req), sealer=self.sealer)
 
-    async def list_models(self) -> list[ModelInfo]:
-        configured = [ModelInfo(m.id, m.display_name) for m in self.config.models]
-        if not self.config.discover_models:
-            return configured
-        key = self.config.api_keys[0] if self.config.api_keys else None
-        account = Account(
-            id=f"{self.name}#discover", provider=self.name, api_key=key, proxy=self.config.proxy
-        )
-        url = self.prefix.rstrip("/") + "?pageSize=1000"
-        if self.auth_style == "query" and key:
-            url += f"&key={key}"
-        doc = await self.get_json(url, self.headers(account), account.proxy, "models")
+    def response_events(self, obj: Any, req: ChatRequest, model: str) -> list[Event]:
+        return response_events(obj, model, seal_scope=self._seal_scope(req), sealer=self.sealer)
+
+    def model_list(self, doc: Any) -> list[ModelInfo]:
+        """Google's ``{"models": [{"name": "models/...", ...}]}``, only models that generate content."""
         data = doc.get("models") if isinstance(doc, dict) else None
         if not isinstance(data, list):
             raise GatewayError("upstream", "Upstream models answer is not a Gemini model list")
@@ -827,8 +778,9 @@ class GeminiProvider(Provider):
             methods = m.get("supportedGenerationMethods")
             if isinstance(methods, list) and "generateContent" not in methods:
                 continue
-            name = m["name"].rsplit("/", 1)[-1]
             extra = {k: m[k] for k in ("inputTokenLimit", "outputTokenLimit", "thinking") if k in m}
-            found.append(ModelInfo(name, m.get("displayName"), extra=extra))
-        known = {m.id for m in found}
-        return found + [m for m in configured if m.id not in known]
+            found.append(ModelInfo(m["name"].rsplit("/", 1)[-1], m.get("displayName"), extra=extra))
+        return found
+
+
+register_provider("gemini", GeminiProvider, wire=NAME, options=gemini_options)
