@@ -181,6 +181,30 @@ class _Calls:
         return p.name, gid
 
 
+def _call_part(p: ToolCallPart, pf: str, role: str, calls: _Calls) -> tuple[dict[str, Any], str | None]:
+    """A tool call as a ``functionCall`` part, and the thought signature it carries (if any)."""
+    if role != "model":
+        raise invalid(f"A tool call ({pf}) can only appear in an assistant message.", pf)
+    gid, sig = calls.call(p)
+    fc: dict[str, Any] = {"name": p.name, "args": _args_object(p.arguments)}
+    if gid:
+        fc["id"] = gid
+    return {"functionCall": fc}, sig
+
+
+def _result_parts(p: ToolResultPart, pf: str, calls: _Calls) -> list[dict[str, Any]]:
+    """A tool result as a ``functionResponse`` part (Gemini needs the function's name), then its media."""
+    name, gid = calls.result(p)
+    if not name:
+        raise invalid(f"The tool result in {pf} answers no known tool call ({p.tool_call_id!r}); "
+                      "Gemini needs the function's name.", pf)  # fmt: skip
+    media: list[dict[str, Any]] = []
+    fr: dict[str, Any] = {"name": name, "response": _response_object(p, pf, media)}
+    if gid:
+        fr["id"] = gid
+    return [{"functionResponse": fr}, *media]
+
+
 def _parts(
     parts: list[Part], field: str, role: str, calls: _Calls, unsigned: str | None
 ) -> list[dict[str, Any]]:
@@ -201,27 +225,12 @@ def _parts(
         elif isinstance(p, ImagePart | FilePart):
             part = _media_part(p, pf)
         elif isinstance(p, ToolCallPart):
-            if role != "model":
-                raise invalid(f"A tool call ({pf}) can only appear in an assistant message.", pf)
-            gid, sig = calls.call(p)
-            fc: dict[str, Any] = {"name": p.name, "args": _args_object(p.arguments)}
-            if gid:
-                fc["id"] = gid
-            part = {"functionCall": fc}
+            part, sig = _call_part(p, pf, role, calls)
             if sig is None and first_call and unsigned:
                 sig = unsigned
             first_call = False
         elif isinstance(p, ToolResultPart):
-            name, gid = calls.result(p)
-            if not name:
-                raise invalid(f"The tool result in {pf} answers no known tool call ({p.tool_call_id!r}); "
-                              "Gemini needs the function's name.", pf)  # fmt: skip
-            media: list[dict[str, Any]] = []
-            fr: dict[str, Any] = {"name": name, "response": _response_object(p, pf, media)}
-            if gid:
-                fr["id"] = gid
-            out.append({"functionResponse": fr})
-            out.extend(media)
+            out.extend(_result_parts(p, pf, calls))
             continue
         elif isinstance(p, ServerToolCallPart | ServerToolResultPart):
             raise unsupported_server_tool(p, "Gemini", pf)
@@ -314,6 +323,29 @@ def _camel(key: str) -> str:
     return head + "".join(w[:1].upper() + w[1:] for w in rest)
 
 
+def _response_format(rf: dict[str, Any], gc: dict[str, Any]) -> None:
+    """An OpenAI-style ``response_format`` as Gemini's JSON mode (``responseJsonSchema`` for a schema)."""
+    t = rf.get("type")
+    if t == "json_object":
+        gc["responseMimeType"] = "application/json"
+    elif t == "json_schema":
+        js = rf.get("json_schema")
+        schema = js.get("schema") if isinstance(js, dict) else None
+        gc["responseMimeType"] = "application/json"
+        if isinstance(schema, dict):
+            gc["responseJsonSchema"] = schema
+
+
+def _openai_extras(extra: dict[str, Any], gc: dict[str, Any]) -> None:
+    """An OpenAI client's ``n`` and penalties, which Gemini has too."""
+    n = extra.get("n")
+    if isinstance(n, int) and n > 1:
+        gc["candidateCount"] = n
+    for src, dst in (("presence_penalty", "presencePenalty"), ("frequency_penalty", "frequencyPenalty")):
+        if isinstance(extra.get(src), (int, float)):
+            gc[dst] = extra[src]
+
+
 def _generation_config(req: ChatRequest, model: str, own: dict[str, Any]) -> dict[str, Any]:
     raw = own.get("generationConfig")
     gc: dict[str, Any] = {_camel(k): v for k, v in raw.items()} if isinstance(raw, dict) else {}
@@ -324,25 +356,10 @@ def _generation_config(req: ChatRequest, model: str, own: dict[str, Any]) -> dic
             gc[key] = v
     if req.stop:
         gc["stopSequences"] = list(req.stop)
-    rf = req.response_format
-    if rf is not None and req.origin != NAME:
-        t = rf.get("type")
-        if t == "json_object":
-            gc["responseMimeType"] = "application/json"
-        elif t == "json_schema":
-            js = rf.get("json_schema")
-            schema = js.get("schema") if isinstance(js, dict) else None
-            gc["responseMimeType"] = "application/json"
-            if isinstance(schema, dict):
-                gc["responseJsonSchema"] = schema
+    if req.response_format is not None and req.origin != NAME:
+        _response_format(req.response_format, gc)
     if req.origin == OPENAI_CHAT:
-        extra = req.extra_for(OPENAI_CHAT)
-        n = extra.get("n")
-        if isinstance(n, int) and n > 1:
-            gc["candidateCount"] = n
-        for src, dst in (("presence_penalty", "presencePenalty"), ("frequency_penalty", "frequencyPenalty")):
-            if isinstance(extra.get(src), (int, float)):
-                gc[dst] = extra[src]
+        _openai_extras(req.extra_for(OPENAI_CHAT), gc)
     if "thinkingConfig" not in gc:
         thinking = _thinking(req, model)
         if thinking is not None:

@@ -140,6 +140,21 @@ def _reasoning_signature(token: str) -> tuple[str | None, str | None]:
     return (s if isinstance(s, str) else None), (r if isinstance(r, str) else None)
 
 
+def _text_part(text: str, thought: bool, role: str, details: dict[str, Any]) -> Part | None:
+    """A text or thought part (a thought outside a model turn is dropped; a thought signature that seals
+    another upstream's reasoning signature is opened)."""
+    own = {NAME: details} if details else None
+    if not thought:
+        return TextPart(text, provider_details=own)
+    if role != "model":
+        return None
+    token = _sealed_token(details["thoughtSignature"]) if details else None
+    if token is None:
+        return ReasoningPart(text, provider_details=own)
+    s, r = _reasoning_signature(token)
+    return ReasoningPart(text, signature=s, redacted=r)
+
+
 def _parts(raw: Any, field: str, role: str, pending: _Pending) -> list[Part]:
     _want(isinstance(raw, list), field, "a list", raw)
     out: list[Part] = []
@@ -154,17 +169,9 @@ def _parts(raw: Any, field: str, role: str, pending: _Pending) -> list[Part]:
         inline = _get(p, "inlineData")
         file = _get(p, "fileData")
         if isinstance(text, str):
-            if p.get("thought") is True:
-                if role != "model":
-                    continue
-                token = _sealed_token(details["thoughtSignature"]) if details else None
-                if token is not None:
-                    s, r = _reasoning_signature(token)
-                    out.append(ReasoningPart(text, signature=s, redacted=r))
-                else:
-                    out.append(ReasoningPart(text, provider_details={NAME: details} if details else None))
-            else:
-                out.append(TextPart(text, provider_details={NAME: details} if details else None))
+            tp = _text_part(text, p.get("thought") is True, role, details)
+            if tp is not None:
+                out.append(tp)
         elif isinstance(fc, dict):
             if role != "model":
                 raise invalid(f"A functionCall ({pf}) can only appear in a model turn.", pf)
@@ -296,6 +303,23 @@ def _int(gc: dict[str, Any], key: str) -> int | None:
     return int(v)
 
 
+def _thinking(tc: dict[str, Any]) -> ReasoningConfig:
+    """``thinkingConfig`` (a budget, 0 turning thinking off; a level; ``includeThoughts``) -> hub."""
+    budget = _get(tc, "thinkingBudget")
+    level = _get(tc, "thinkingLevel")
+    r = ReasoningConfig()
+    if isinstance(budget, int) and not isinstance(budget, bool):
+        r.enabled = budget != 0
+        if budget > 0:
+            r.budget_tokens = budget
+    if isinstance(level, str) and level:
+        r.effort = level.lower()
+        r.enabled = True
+    if _get(tc, "includeThoughts") is True and r.enabled is None:
+        r.enabled = True
+    return r
+
+
 def _generation(gc: Any, req: ChatRequest) -> None:
     _want(isinstance(gc, dict), "generationConfig", "an object", gc)
     req.temperature = _num(gc, "temperature")
@@ -327,23 +351,7 @@ def _generation(gc: Any, req: ChatRequest) -> None:
             req.response_format = {"type": "json_object"}
     tc = _get(gc, "thinkingConfig")
     if isinstance(tc, dict):
-        budget = _get(tc, "thinkingBudget")
-        level = _get(tc, "thinkingLevel")
-        include = _get(tc, "includeThoughts") is True
-        r = ReasoningConfig()
-        if isinstance(budget, int) and not isinstance(budget, bool):
-            if budget == 0:
-                r.enabled = False
-            else:
-                r.enabled = True
-                if budget > 0:
-                    r.budget_tokens = budget
-        if isinstance(level, str) and level:
-            r.effort = level.lower()
-            r.enabled = True
-        if include and r.enabled is None:
-            r.enabled = True
-        req.reasoning = r
+        req.reasoning = _thinking(tc)
     for src, dst in (("presencePenalty", "presence_penalty"), ("frequencyPenalty", "frequency_penalty")):
         v = _get(gc, src)
         if isinstance(v, (int, float)) and not isinstance(v, bool):

@@ -102,20 +102,7 @@ class GeminiStreamRenderer(StreamRenderer):
         if isinstance(e, PartStart):
             return self._start(e.index, e.part)
         if isinstance(e, PartDelta):
-            kind = self._kinds.get(e.index)
-            if kind == "text":
-                return self._chunk([{"text": e.delta}]) if e.delta else b""
-            if kind == "thought":
-                rp = self._reasoning[e.index]
-                rp.text += e.delta
-                if e.signature:
-                    rp.signature = (rp.signature or "") + e.signature
-                return self._chunk([{"text": e.delta, "thought": True}]) if e.delta and self.thoughts else b""
-            if kind == "call":
-                call = self._calls[e.index]
-                call.arguments += e.delta
-                return b""
-            return b""
+            return self._delta(e)
         if isinstance(e, PartEnd):
             return self._end(e.index, e.provider_details)
         if isinstance(e, UsageEvent):
@@ -127,6 +114,20 @@ class GeminiStreamRenderer(StreamRenderer):
         if isinstance(e, ErrorEvent):
             return self.error(e.error)
         assert_never(e)
+
+    def _delta(self, e: PartDelta) -> bytes:
+        kind = self._kinds.get(e.index)
+        if kind == "text":
+            return self._chunk([{"text": e.delta}]) if e.delta else b""
+        if kind == "thought":
+            rp = self._reasoning[e.index]
+            rp.text += e.delta
+            if e.signature:
+                rp.signature = (rp.signature or "") + e.signature
+            return self._chunk([{"text": e.delta, "thought": True}]) if e.delta and self.thoughts else b""
+        if kind == "call":
+            self._calls[e.index].arguments += e.delta
+        return b""
 
     def _start(self, index: int, p: OutputPart) -> bytes:
         if isinstance(p, TextPart):
