@@ -100,7 +100,7 @@ def admin_up(start_gateway, sim: SimServer, store_url, data_dir):
 @pytest.mark.parametrize("value", ["inf", "nan", "-inf", "9e999", "1e300", "-1"])
 @pytest.mark.parametrize("field", ["since", "until"])
 def test_usage_range_that_is_not_a_time_is_a_400(admin_up, value, field):
-    gw, admin = admin_up
+    _gw, admin = admin_up
     r = admin.call("GET", f"/usage?{field}={value}")
     assert r.status == 400, r.body
     err = r.json()["error"]
@@ -139,7 +139,7 @@ def test_key_numbers_that_cannot_be_read_back_are_a_400_and_nothing_is_stored(ad
 
 
 def test_account_numbers_out_of_range_are_a_400(admin_up):
-    gw, admin = admin_up
+    _gw, admin = admin_up
     before = admin.ok("GET", "/accounts")
     for field, value in (("weight", 2**63), ("max_inflight", 2**64 - 1)):
         r = admin.call("POST", "/accounts", {"provider": "sim", "api_key": "sk-x", field: value})
