@@ -6,7 +6,7 @@ import asyncio
 import html
 import re
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from email.utils import parsedate_to_datetime
 
 import aiohttp
@@ -78,12 +78,12 @@ class Upstream:
         except aiohttp.ClientConnectorError as e:
             raise GatewayError(
                 "upstream",
-                f"Cannot connect to upstream: {e.os_error.strerror or e}",
+                f"Cannot connect to upstream: {redact(str(e.os_error.strerror or e))}",
                 code="upstream_unreachable",
             ) from None
         except aiohttp.ClientError as e:
             raise GatewayError(
-                "upstream", f"Upstream connection failed: {e}", code="upstream_error"
+                "upstream", f"Upstream connection failed: {redact(str(e))}", code="upstream_error"
             ) from None
 
 
@@ -135,6 +135,50 @@ async def read_body(resp: aiohttp.ClientResponse, timeout: float) -> bytes:
         raise GatewayError(
             "upstream", f"Upstream connection broke: {e}", code="upstream_disconnected"
         ) from None
+
+
+REDACTED = "[redacted]"
+_KEY_SHAPES = re.compile(
+    r"sk-[A-Za-z0-9_\-]{12,}"  # OpenAI, Anthropic (sk-ant-...), DeepSeek and most vendors
+    r"|AIza[0-9A-Za-z_\-]{30,}"  # Google API keys
+    r"|(?P<pre>\b[Bb]earer\s+|[?&](?:key|api_key|apikey|token|access_token)=)"  # a bearer token, a query key
+    r"(?P<val>[A-Za-z0-9._~+/\-]{6,}=*|(?<==)[^&\s\"']+)"
+)
+
+
+def _redact_match(m: re.Match[str]) -> str:
+    pre = m.group("pre")
+    return REDACTED if pre is None else pre + REDACTED
+
+
+_SECRET_HEADER = re.compile(r"auth|key|token|secret|cookie|session", re.I)
+_MIN_SECRET = 6
+"""Shorter configured values are not redacted (they would blank ordinary words)."""
+
+
+def redact(text: str, secrets: Collection[str] = ()) -> str:
+    """``text`` with every configured secret, and anything shaped like a key, replaced by ``[redacted]``:
+    what an upstream echoes back of our credentials never reaches a client, a log or the database."""
+    for secret in secrets:
+        if len(secret) >= _MIN_SECRET and secret in text:
+            text = text.replace(secret, REDACTED)
+    return _KEY_SHAPES.sub(_redact_match, text)
+
+
+def request_secrets(headers: Mapping[str, str] | None, url: str = "") -> list[str]:
+    """The credentials a request carries: values of auth-like headers (``Bearer`` stripped) and of
+    key-like query parameters. Computed only when an error is mapped."""
+    out: list[str] = []
+    for k, v in (headers or {}).items():
+        if _SECRET_HEADER.search(k) and v:
+            out.append(v)
+            scheme, _, rest = v.partition(" ")
+            if rest and scheme.lower() in ("bearer", "basic", "token"):
+                out.append(rest.strip())
+    if "?" in url:
+        for m in re.finditer(r"[?&][^=&]*(?:key|token|secret)[^=&]*=([^&#]+)", url, re.I):
+            out.append(m.group(1))
+    return out
 
 
 _TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.I | re.S)
@@ -240,13 +284,14 @@ def map_upstream_error(
     headers: aiohttp.typedefs.LooseHeaders | None = None,
     rules: Sequence[ErrorRule] = (),
     provider: str = "",
+    secrets: Collection[str] = (),
 ) -> GatewayError:
     """An upstream's non-2xx answer as a gateway error: configured rules first, then by status.
 
-    The upstream's message is always kept; its status is kept in ``upstream_status``."""
+    The upstream's message is kept, with ``secrets`` (the credentials we sent) and anything shaped like a
+    key redacted; its status is kept in ``upstream_status``."""
     msg, code = upstream_message(body)
-    if not msg:
-        msg = f"HTTP {status}"
+    msg = redact(msg, secrets) if msg else f"HTTP {status}"
     retry_after = retry_after_seconds(headers)
     r = match_rule(rules, status, body)
     if r is not None:
