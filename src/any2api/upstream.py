@@ -8,6 +8,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from email.utils import parsedate_to_datetime
+from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 import orjson
@@ -62,8 +63,8 @@ class Upstream:
             ct = self._client_timeouts[t.connect] = aiohttp.ClientTimeout(total=None, sock_connect=t.connect)
         try:
             async with asyncio.timeout(t.first_byte):
-                return await self.session.request(
-                    method, url, data=data, headers=headers, proxy=proxy, timeout=ct
+                resp = await self.session.request(
+                    method, url, data=data, headers=headers, proxy=proxy, timeout=ct, allow_redirects=False
                 )
         except aiohttp.ConnectionTimeoutError:
             raise GatewayError(
@@ -85,6 +86,29 @@ class Upstream:
             raise GatewayError(
                 "upstream", f"Upstream connection failed: {redact(str(e))}", code="upstream_error"
             ) from None
+        if 300 <= resp.status < 400:
+            raise _redirected(resp)
+        return resp
+
+
+def _redirected(resp: aiohttp.ClientResponse) -> GatewayError:
+    """Redirects are never followed: our credentials (``x-api-key``, custom auth headers, ``?key=``) would
+    go along to wherever the upstream points. The answer is released and a 502 names the target host."""
+    location = resp.headers.get("Location", "")
+    resp.release()
+    try:
+        host = urlsplit(urljoin(str(resp.url), location)).netloc.rpartition("@")[2] if location else ""
+    except ValueError:
+        host = ""
+    where = f"to {host}" if host else "without a location"
+    return GatewayError(
+        "upstream",
+        f"Upstream answered HTTP {resp.status}, a redirect {where} (not followed: it would carry the "
+        "credentials elsewhere; configure the final URL as the provider's base_url)",
+        code="upstream_redirect",
+        upstream_status=resp.status,
+        retryable=False,
+    )
 
 
 async def iter_body(
