@@ -96,7 +96,7 @@ def test_schema_gives_the_json_schema_of_every_admin_input(up: Any) -> None:
     account = schemas["account"]
     assert account["required"] == ["provider"]
     assert account["additionalProperties"] is False
-    assert account["properties"]["weight"]["anyOf"][0] == {"minimum": 1, "type": "integer"}
+    assert account["properties"]["weight"]["anyOf"][0] == {"minimum": 1, "maximum": 2**53, "type": "integer"}
     key = schemas["key"]["properties"]
     assert {
         "name",
