@@ -180,3 +180,25 @@ def test_control_character_in_a_templated_header_is_a_400(start_gateway, sim: Si
     r = request("POST", gw.url + "/v1/chat/completions", body, AUTH)
     assert r.status == 200, r.body
     assert sim.last.headers["X-User"] == "fine"
+
+
+def test_the_sqlite_database_is_created_readable_by_its_owner_only(tmp_path, monkeypatch):
+    import asyncio
+    import os
+    import stat
+
+    from any2api.store.store import Store
+
+    monkeypatch.setenv("ANY2API_DATA_DIR", str(tmp_path))
+    old = os.umask(0o022)
+    try:
+
+        async def open_store() -> None:
+            store = await Store.open(None)
+            await store.close()
+
+        asyncio.run(open_store())
+    finally:
+        os.umask(old)
+    mode = stat.S_IMODE((tmp_path / "any2api.db").stat().st_mode)
+    assert mode == 0o600, oct(mode)
