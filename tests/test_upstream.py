@@ -325,3 +325,31 @@ async def test_no_connection_within_connect_timeout_is_504(upstream: Upstream) -
             s.close()
         srv.close()
     assert (e.value.kind, e.value.status, e.value.code) == ("timeout", 504, "upstream_connect_timeout")
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+async def test_a_redirect_is_not_followed_and_names_the_target_host(upstream: Upstream, status: int) -> None:
+    seen: list[dict[str, str]] = []
+
+    async def elsewhere(request: web.Request) -> web.Response:
+        seen.append(dict(request.headers))
+        return web.Response(text="got it")
+
+    async with serve(elsewhere) as other:
+        port = other.rsplit(":", 1)[1]
+
+        async def redirect(request: web.Request) -> web.Response:
+            return web.Response(status=status, headers={"Location": other + "/steal?key=abc"})
+
+        async with serve(redirect) as url:
+            with pytest.raises(GatewayError) as e:
+                await upstream.request(
+                    "POST",
+                    url + "/v1/x?key=sk-q",
+                    data=b"{}",
+                    headers={"x-api-key": "sk-secret", "X-Auth": "t"},
+                )
+    assert (e.value.status, e.value.code, e.value.upstream_status) == (502, "upstream_redirect", status)
+    assert f"127.0.0.1:{port}" in e.value.message
+    assert not e.value.retryable
+    assert seen == []

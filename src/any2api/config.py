@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -289,7 +290,9 @@ def _base_url(r: _Reader, value: Any, path: str) -> str:
     return base_url.rstrip("/")
 
 
-def _provider(r: _Reader, value: Any, path: str, server: ServerConfig) -> ProviderConfig:
+def _provider(
+    r: _Reader, value: Any, path: str, server: ServerConfig, env_allowed: frozenset[str] | None = None
+) -> ProviderConfig:
     """One provider block: the common keys here, the type's own options by its registered validator."""
     m = r.mapping(value, path)
     name = r.str_(m.get("name"), f"{path}.name", required=True)
@@ -322,15 +325,19 @@ def _provider(r: _Reader, value: Any, path: str, server: ServerConfig) -> Provid
         proxy=r.str_(m.get("proxy"), f"{path}.proxy"),
         options={k: v for k, v in m.items() if k not in _PROVIDER_KEYS}
         | r.mapping(m.get("options"), f"{path}.options"),
+        env_allowed=env_allowed,
     )
     entry.validate(pc, ConfigPath(path, r.lines.line))
     return pc
 
 
-def parse_provider(block: Any, path: str, server: ServerConfig | None = None) -> ProviderConfig:
+def parse_provider(
+    block: Any, path: str, server: ServerConfig | None = None, runtime_env: Collection[str] = ()
+) -> ProviderConfig:
     """Validate one provider block (not from a file) as the config file's parser does: the admin API's
-    runtime providers. Errors name the key under ``path``."""
-    return _provider(_Reader(_Lines([])), block, path, server or ServerConfig())
+    runtime providers, whose templates may read only the environment variables in ``runtime_env``. Errors
+    name the key under ``path``."""
+    return _provider(_Reader(_Lines([])), block, path, server or ServerConfig(), frozenset(runtime_env))
 
 
 _TOP_KEYS = {"server", "auth", "admin", "providers", "models", "error_rules", "database_url", "redis_url", "store",
@@ -369,7 +376,7 @@ def parse_config(text: str, source: str | None = None) -> Config:
     server.cors_origins = r.str_list(s.get("cors_origins"), "server.cors_origins")
 
     auth = r.mapping(top.get("auth"), "auth", {"keys"})
-    admin = r.mapping(top.get("admin"), "admin", {"key"})
+    admin = r.mapping(top.get("admin"), "admin", {"key", "runtime_env"})
     store = r.mapping(top.get("store"), "store", {"database_url", "redis_url"})
 
     providers_raw = top.get("providers") or []
@@ -400,6 +407,7 @@ def parse_config(text: str, source: str | None = None) -> Config:
         server=server,
         auth_keys=r.str_list(auth.get("keys"), "auth.keys"),
         admin_key=r.str_(admin.get("key"), "admin.key"),
+        runtime_env=r.str_list(admin.get("runtime_env"), "admin.runtime_env"),
         providers=providers,
         models=models,
         error_rules=r.error_rules(top.get("error_rules"), "error_rules"),

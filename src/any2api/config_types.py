@@ -103,6 +103,10 @@ class ProviderConfig:
     options: dict[str, Any] = field(default_factory=dict)
     """Type-specific settings (e.g. the whole spec of an ``http`` provider), validated by the provider
     type's own options validator (see ``providers/registry.py``)."""
+    env_allowed: frozenset[str] | None = None
+    """The environment variables an ``http`` spec's templates may read: None (a config file provider)
+    those its templates name; a provider added at run time only those the operator allows
+    (``admin.runtime_env``)."""
 
 
 @dataclass(slots=True)
@@ -110,6 +114,9 @@ class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     auth_keys: list[str] = field(default_factory=list)
     admin_key: str | None = None
+    runtime_env: list[str] = field(default_factory=list)
+    """``admin.runtime_env``: environment variables the templates of runtime (admin API) ``http`` providers
+    may read (none by default)."""
     providers: list[ProviderConfig] = field(default_factory=list)
     models: dict[str, list[str]] = field(default_factory=dict)
     error_rules: list[ErrorRule] = field(default_factory=list)

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import struct
 import threading
 from collections import OrderedDict
@@ -41,6 +42,7 @@ from typing import Any, Literal, assert_never
 
 import orjson
 
+from .core.errors import GatewayError
 from .core.parts import (
     FilePart,
     ImagePart,
@@ -123,21 +125,22 @@ def _counter(family: Family) -> Callable[[str], int]:
 
 
 class _Cache:
-    """Counts of long texts (system prompts and tool lists repeat on every turn of a conversation)."""
+    """Counts of long texts (system prompts and tool lists repeat on every turn of a conversation), keyed
+    by a digest of the text, never the text: the cache's memory is bounded by its size, not its input."""
 
     def __init__(self, size: int = 4096) -> None:
         self.size = size
-        self._d: OrderedDict[tuple[str, str], int] = OrderedDict()
+        self._d: OrderedDict[tuple[str, bytes], int] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[str, str]) -> int | None:
+    def get(self, key: tuple[str, bytes]) -> int | None:
         with self._lock:
             v = self._d.get(key)
             if v is not None:
                 self._d.move_to_end(key)
             return v
 
-    def put(self, key: tuple[str, str], value: int) -> None:
+    def put(self, key: tuple[str, bytes], value: int) -> None:
         with self._lock:
             self._d[key] = value
             while len(self._d) > self.size:
@@ -162,7 +165,7 @@ def count_texts(texts: list[str], family: Family) -> int:
     total = 0
     for t in texts:
         if len(t) >= _CACHE_MIN:
-            key = (family, t)
+            key = (family, hashlib.blake2b(t.encode("utf-8", "surrogatepass"), digest_size=16).digest())
             n = _cache.get(key)
             if n is None:
                 n = fn(t)
@@ -305,8 +308,14 @@ def _collect(parts: list[Part], texts: list[str], family: Family, keep_reasoning
     return fixed
 
 
-def count_request_tokens(req: ChatRequest, family: Family) -> int:
-    """Input tokens of a request as the upstream of ``family`` would count them (see the module doc)."""
+MAX_COUNT_CHARS = 4_000_000
+"""The most text one ``count_tokens`` request may hold (about a million tokens, more than any context
+window): past it the request is a 413, so one request cannot take the tokenizer's time and memory."""
+
+
+def count_request_tokens(req: ChatRequest, family: Family, max_chars: int | None = None) -> int:
+    """Input tokens of a request as the upstream of ``family`` would count them (see the module doc).
+    ``max_chars``: a 413 when the request's text is longer."""
     texts: list[str] = []
     fixed = 0
     last_assistant = max((i for i, m in enumerate(req.messages) if m.role == "assistant"), default=-1)
@@ -322,6 +331,12 @@ def count_request_tokens(req: ChatRequest, family: Family) -> int:
         if family == "claude":
             mode = req.tool_choice.mode if req.tool_choice is not None else "auto"
             fixed += CLAUDE_TOOL_PROMPT.get(mode, 346)
+    if max_chars is not None and sum(map(len, texts)) > max_chars:
+        raise GatewayError(
+            "payload_too_large",
+            f"The request holds more than {max_chars} characters of text to count.",
+            code="request_too_large",
+        )
     return fixed + count_texts(texts, family)
 
 

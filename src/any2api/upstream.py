@@ -6,8 +6,9 @@ import asyncio
 import html
 import re
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from email.utils import parsedate_to_datetime
+from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 import orjson
@@ -62,8 +63,8 @@ class Upstream:
             ct = self._client_timeouts[t.connect] = aiohttp.ClientTimeout(total=None, sock_connect=t.connect)
         try:
             async with asyncio.timeout(t.first_byte):
-                return await self.session.request(
-                    method, url, data=data, headers=headers, proxy=proxy, timeout=ct
+                resp = await self.session.request(
+                    method, url, data=data, headers=headers, proxy=proxy, timeout=ct, allow_redirects=False
                 )
         except aiohttp.ConnectionTimeoutError:
             raise GatewayError(
@@ -78,13 +79,36 @@ class Upstream:
         except aiohttp.ClientConnectorError as e:
             raise GatewayError(
                 "upstream",
-                f"Cannot connect to upstream: {e.os_error.strerror or e}",
+                f"Cannot connect to upstream: {redact(str(e.os_error.strerror or e))}",
                 code="upstream_unreachable",
             ) from None
         except aiohttp.ClientError as e:
             raise GatewayError(
-                "upstream", f"Upstream connection failed: {e}", code="upstream_error"
+                "upstream", f"Upstream connection failed: {redact(str(e))}", code="upstream_error"
             ) from None
+        if 300 <= resp.status < 400:
+            raise _redirected(resp)
+        return resp
+
+
+def _redirected(resp: aiohttp.ClientResponse) -> GatewayError:
+    """Redirects are never followed: our credentials (``x-api-key``, custom auth headers, ``?key=``) would
+    go along to wherever the upstream points. The answer is released and a 502 names the target host."""
+    location = resp.headers.get("Location", "")
+    resp.release()
+    try:
+        host = urlsplit(urljoin(str(resp.url), location)).netloc.rpartition("@")[2] if location else ""
+    except ValueError:
+        host = ""
+    where = f"to {host}" if host else "without a location"
+    return GatewayError(
+        "upstream",
+        f"Upstream answered HTTP {resp.status}, a redirect {where} (not followed: it would carry the "
+        "credentials elsewhere; configure the final URL as the provider's base_url)",
+        code="upstream_redirect",
+        upstream_status=resp.status,
+        retryable=False,
+    )
 
 
 async def iter_body(
@@ -135,6 +159,50 @@ async def read_body(resp: aiohttp.ClientResponse, timeout: float) -> bytes:
         raise GatewayError(
             "upstream", f"Upstream connection broke: {e}", code="upstream_disconnected"
         ) from None
+
+
+REDACTED = "[redacted]"
+_KEY_SHAPES = re.compile(
+    r"sk-[A-Za-z0-9_\-]{12,}"  # OpenAI, Anthropic (sk-ant-...), DeepSeek and most vendors
+    r"|AIza[0-9A-Za-z_\-]{30,}"  # Google API keys
+    r"|(?P<pre>\b[Bb]earer\s+|[?&](?:key|api_key|apikey|token|access_token)=)"  # a bearer token, a query key
+    r"(?P<val>[A-Za-z0-9._~+/\-]{6,}=*|(?<==)[^&\s\"']+)"
+)
+
+
+def _redact_match(m: re.Match[str]) -> str:
+    pre = m.group("pre")
+    return REDACTED if pre is None else pre + REDACTED
+
+
+_SECRET_HEADER = re.compile(r"auth|key|token|secret|cookie|session", re.I)
+_MIN_SECRET = 6
+"""Shorter configured values are not redacted (they would blank ordinary words)."""
+
+
+def redact(text: str, secrets: Collection[str] = ()) -> str:
+    """``text`` with every configured secret, and anything shaped like a key, replaced by ``[redacted]``:
+    what an upstream echoes back of our credentials never reaches a client, a log or the database."""
+    for secret in secrets:
+        if len(secret) >= _MIN_SECRET and secret in text:
+            text = text.replace(secret, REDACTED)
+    return _KEY_SHAPES.sub(_redact_match, text)
+
+
+def request_secrets(headers: Mapping[str, str] | None, url: str = "") -> list[str]:
+    """The credentials a request carries: values of auth-like headers (``Bearer`` stripped) and of
+    key-like query parameters. Computed only when an error is mapped."""
+    out: list[str] = []
+    for k, v in (headers or {}).items():
+        if _SECRET_HEADER.search(k) and v:
+            out.append(v)
+            scheme, _, rest = v.partition(" ")
+            if rest and scheme.lower() in ("bearer", "basic", "token"):
+                out.append(rest.strip())
+    if "?" in url:
+        for m in re.finditer(r"[?&][^=&]*(?:key|token|secret)[^=&]*=([^&#]+)", url, re.I):
+            out.append(m.group(1))
+    return out
 
 
 _TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.I | re.S)
@@ -240,13 +308,14 @@ def map_upstream_error(
     headers: aiohttp.typedefs.LooseHeaders | None = None,
     rules: Sequence[ErrorRule] = (),
     provider: str = "",
+    secrets: Collection[str] = (),
 ) -> GatewayError:
     """An upstream's non-2xx answer as a gateway error: configured rules first, then by status.
 
-    The upstream's message is always kept; its status is kept in ``upstream_status``."""
+    The upstream's message is kept, with ``secrets`` (the credentials we sent) and anything shaped like a
+    key redacted; its status is kept in ``upstream_status``."""
     msg, code = upstream_message(body)
-    if not msg:
-        msg = f"HTTP {status}"
+    msg = redact(msg, secrets) if msg else f"HTTP {status}"
     retry_after = retry_after_seconds(headers)
     r = match_rule(rules, status, body)
     if r is not None:

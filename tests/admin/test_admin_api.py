@@ -96,7 +96,7 @@ def test_schema_gives_the_json_schema_of_every_admin_input(up: Any) -> None:
     account = schemas["account"]
     assert account["required"] == ["provider"]
     assert account["additionalProperties"] is False
-    assert account["properties"]["weight"]["anyOf"][0] == {"minimum": 1, "type": "integer"}
+    assert account["properties"]["weight"]["anyOf"][0] == {"minimum": 1, "maximum": 2**53, "type": "integer"}
     key = schemas["key"]["properties"]
     assert {
         "name",
@@ -145,7 +145,7 @@ def test_added_account_takes_over_when_the_config_key_is_rejected(up: Any, sim: 
     acc = r.json()["account"]
     assert acc["api_key"] == "sk-...tial"
     assert "sk-up-good-credential" not in r.body.decode()
-    assert (acc["weight"], acc["max_inflight"], acc["enabled"]) == (2, 2, True)
+    assert (acc["weight"], acc["max_inflight"], acc["enabled"]) == (2, 0, True)  # unlimited by default
 
     for _ in range(3):
         reply = chat(gw.url, "sk-client")

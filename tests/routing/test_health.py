@@ -27,7 +27,7 @@ def test_success_notes_the_use_and_clears_failures() -> None:
     "err",
     [
         GatewayError("upstream", "no", upstream_status=401),
-        GatewayError("permission", "no", upstream_status=403),
+        GatewayError("authentication", "no", upstream_status=403),  # an error rule: bad credentials
         GatewayError("authentication", "no", code="upstream_auth_failed"),
     ],
 )
@@ -115,3 +115,25 @@ def test_a_failed_probe_disables_on_rejected_credentials_and_notes_other_errors(
     assert other.enabled
     assert other.last_error == "slow"
     assert judge_probe(rec(), ProbeResult(False)) is Change.NONE
+
+
+@pytest.mark.parametrize(
+    "err",
+    [
+        GatewayError("permission", "no", upstream_status=403),
+        GatewayError("upstream", "no", upstream_status=403, code="upstream_auth_failed"),
+    ],
+)
+def test_a_403_cools_down_with_backoff_and_never_disables(err: GatewayError) -> None:
+    r = rec()
+    waits = []
+    for _ in range(3):
+        assert judge(r, err, S, NOW) is Change.COOLED
+        assert r.enabled
+        assert r.cooldown_until is not None
+        waits.append(r.cooldown_until - NOW)
+    assert waits == sorted(waits)
+    assert waits[0] == S.cooldown_base
+    assert waits[-1] <= S.cooldown_max
+    assert r.last_error is not None
+    assert "403" in r.last_error

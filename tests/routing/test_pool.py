@@ -381,7 +381,7 @@ async def test_a_periodic_retest_brings_back_only_accounts_the_pool_disabled(mak
         return ProbeResult(True)
 
     pool = await make(a, b, probe=probe)
-    pool.report(account(pool, a.id), GatewayError("upstream", "bad key", upstream_status=403))
+    pool.report(account(pool, a.id), GatewayError("upstream", "bad key", upstream_status=401))
     assert await pool.retest_disabled() == 1
     assert tested == [a.id]
     sa, sb = pool.state(a.id), pool.state(b.id)

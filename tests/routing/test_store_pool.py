@@ -310,7 +310,7 @@ async def test_retest_re_enables_only_pool_disabled_accounts(store: Store, make_
         return ProbeResult(True, details={"non_stream": {"ok": True}})
 
     pool = await make_pool(probe=probe)
-    pool.report(pool.state(a).account, GatewayError("upstream", "bad key", upstream_status=403))  # type: ignore[union-attr]
+    pool.report(pool.state(a).account, GatewayError("upstream", "bad key", upstream_status=401))  # type: ignore[union-attr]
     await store.accounts.update(b, enabled=False)  # an admin's choice
     await pool.reload_account(b)
     assert await pool.retest_disabled() == 1

@@ -98,6 +98,8 @@ def _message(err: ErrorDetails) -> str:
         return f"must be >= {ctx['ge']}"
     if t == "greater_than":
         return f"must be > {ctx['gt']}"
+    if t == "less_than_equal":
+        return f"must be <= {ctx['le']}"
     if t == "string_too_long":
         return f"must be at most {ctx['max_length']} characters"
     if t == "string_too_short":
@@ -153,14 +155,26 @@ def _proxy(v: str | None) -> str | None:
     return v or None
 
 
+MAX_TIME = 253402300799.0
+"""9999-12-31T23:59:59Z: the last time every store, ``datetime`` and JSON encoder reads back."""
+MAX_INT = 2**53
+"""The largest count stored: every database integer column and every JSON reader (doubles) holds it."""
+
+
+def _unix_time(v: float) -> float:
+    if not (0 <= v <= MAX_TIME):  # also refuses nan and +-inf
+        raise fail("must be a time between 1970 and 9999 (UNIX seconds or ISO-8601)")
+    return float(v)
+
+
 def _time(v: object) -> object:
-    """A time as UNIX seconds or an ISO-8601 string (with a zone, or UTC)."""
+    """A time as UNIX seconds or an ISO-8601 string (with a zone, or UTC), 1970 to 9999."""
     if v is None:
         return None
     if isinstance(v, bool):
         raise fail("must be a time (UNIX seconds or ISO-8601)")
     if isinstance(v, (int, float)):
-        return float(v)
+        return _unix_time(v)
     if isinstance(v, str):
         try:
             dt = datetime.fromisoformat(v.replace("Z", "+00:00"))
@@ -168,7 +182,7 @@ def _time(v: object) -> object:
             raise fail(f"{v!r} is not an ISO-8601 time") from None
         if dt.tzinfo is None:
             dt = dt.replace(tzinfo=UTC)
-        return dt.timestamp()
+        return _unix_time(dt.timestamp())
     raise fail(f"must be a time (UNIX seconds or ISO-8601), got {type_name(v)}")
 
 
@@ -178,7 +192,7 @@ def _query_time(v: object) -> object:
         return None
     if isinstance(v, str):
         try:
-            return float(v)
+            return _unix_time(float(v))
         except ValueError:
             pass
     return _time(v)
@@ -201,9 +215,12 @@ def _model_names(v: object) -> object:
     return v
 
 
+MAX_DAYS = 36500
+
+
 def _positive_days(v: object) -> object:
-    if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0):
-        raise fail("must be a positive number")
+    if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v <= MAX_DAYS):
+        raise fail(f"must be a positive number of days (at most {MAX_DAYS})")
     return float(v) if isinstance(v, int) else v
 
 
@@ -292,9 +309,9 @@ def _login_key(v: object) -> object:
 Label = Annotated[str, Field(max_length=256)]
 Secret = Annotated[str, Field(max_length=8192), AfterValidator(_empty_is_none)]
 Proxy = Annotated[str, Field(max_length=2048), AfterValidator(_proxy)]
-Weight = Annotated[int, Field(ge=1)]
-Count = Annotated[int, Field(ge=0)]
-PerMinute = Annotated[int, Field(ge=1)]
+Weight = Annotated[int, Field(ge=1, le=MAX_INT)]
+Count = Annotated[int, Field(ge=0, le=MAX_INT)]
+PerMinute = Annotated[int, Field(ge=1, le=MAX_INT)]
 _TIME_SCHEMA = {
     "anyOf": [{"type": "number"}, {"type": "string", "format": "date-time"}, {"type": "null"}],
     "description": "UNIX seconds or ISO-8601",
@@ -554,7 +571,7 @@ class ImportDoc(Input):
 
     format: Annotated[str | None, BeforeValidator(_format)] = None
     version: Annotated[int | None, BeforeValidator(_version)] = None
-    exported_at: float | None = None
+    exported_at: Time = None
     secrets_included: bool | None = None
     accounts: list[ExportedAccount] = Field(default_factory=list)
     keys: list[ExportedKey] = Field(default_factory=list)

@@ -11,7 +11,7 @@ from ..auth import Client
 from ..core.errors import GatewayError
 from ..formats.base import CustomHandler, Dialect, ModelCard, RequestContext
 from ..gateway import Gateway
-from ..tokens import count_request_tokens, family_for
+from ..tokens import MAX_COUNT_CHARS, count_request_tokens, family_for
 from .asgi import (
     ClientGone,
     Receive,
@@ -94,9 +94,9 @@ class CountTokensEndpoint(DialectEndpoint):
         route = gw.router.resolve(req.model)[0]
         family = family_for(route.model, route.provider.config.type)
         if family in _SLOW_FAMILIES:
-            n = await asyncio.to_thread(count_request_tokens, req, family)
+            n = await asyncio.to_thread(count_request_tokens, req, family, MAX_COUNT_CHARS)
         else:
-            n = count_request_tokens(req, family)
+            n = count_request_tokens(req, family, MAX_COUNT_CHARS)
         return self.dialect.render_token_count(n)
 
 

@@ -9,6 +9,7 @@ events: text and reasoning (including ``<think>`` blocks), tool calls emulated i
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 import uuid
 from collections.abc import AsyncGenerator, Callable
@@ -49,11 +50,17 @@ class PreparedRequest(WireRequest):
     toolbox: ToolBox | None = None
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+"""What no header value may hold (a tab is allowed): line breaks, NUL and the other control characters."""
+
+
 def _header_value(name: str, v: Any) -> str:
     s = v if isinstance(v, str) else orjson.dumps(v).decode() if isinstance(v, (dict, list)) else str(v)
-    if "\r" in s or "\n" in s:
+    if _CONTROL.search(s) is not None:
         raise GatewayError(
-            "invalid_request", f"The value of header {name} would contain a line break", code="invalid_header"
+            "invalid_request",
+            f"The value of header {name} would contain a line break or a control character",
+            code="invalid_header",
         )
     return s
 

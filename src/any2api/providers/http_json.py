@@ -25,7 +25,7 @@ import orjson
 from ..core.errors import GatewayError
 from ..core.events import Event
 from ..core.request import ChatRequest
-from ..upstream import iter_body, map_upstream_error, read_body
+from ..upstream import iter_body, map_upstream_error, read_body, request_secrets
 from .base import Account, ModelInfo, Provider
 from .framing import Frame, Framing, frame_decoder
 from .stream_parser import StreamParser
@@ -129,7 +129,9 @@ class JsonHttpProvider(Provider):
                 resp.release()
             if trace is not None:
                 trace("chunk", raw)
-            raise map_upstream_error(resp.status, raw, resp.headers, self.rules, self.name)
+            raise map_upstream_error(
+                resp.status, raw, resp.headers, self.rules, self.name, request_secrets(headers, url)
+            )
         return resp
 
     async def get_json(self, url: str, headers: dict[str, str], proxy: str | None, what: str) -> Any:
@@ -140,7 +142,9 @@ class JsonHttpProvider(Provider):
         finally:
             resp.release()
         if resp.status >= 300:
-            raise map_upstream_error(resp.status, raw, resp.headers, self.rules, self.name)
+            raise map_upstream_error(
+                resp.status, raw, resp.headers, self.rules, self.name, request_secrets(headers, url)
+            )
         try:
             return orjson.loads(raw)
         except orjson.JSONDecodeError:

@@ -20,6 +20,7 @@ from ..core.errors import GatewayError
 from ..core.events import ErrorEvent, Event
 from ..core.parts_manager import PartsManager
 from ..sse import SSEEvent
+from ..upstream import redact
 
 
 class StreamParser:
@@ -51,8 +52,10 @@ class StreamParser:
         return out
 
     def fail(self, error: GatewayError) -> ErrorEvent:
-        """The error event that ends this response."""
+        """The error event that ends this response (anything shaped like a key redacted from its message:
+        upstreams repeat credentials in error texts)."""
         self.done = self.failed = True
+        error.message = redact(error.message)
         return ErrorEvent(error)
 
 

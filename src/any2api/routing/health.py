@@ -29,7 +29,17 @@ class Change(Enum):
 
 
 def rejects_credentials(error: GatewayError) -> bool:
-    return error.upstream_status in (401, 403) or error.code == "upstream_auth_failed"
+    """A dead key: a 401, or an error rule that classes the answer as bad credentials. A 403 is not one (a
+    region block, model access, a WAF page, a quota message): it cools the account down instead."""
+    if error.upstream_status == 403:
+        return error.kind == "authentication"
+    return (
+        error.upstream_status == 401 or error.kind == "authentication" or error.code == "upstream_auth_failed"
+    )
+
+
+def forbidden(error: GatewayError) -> bool:
+    return error.upstream_status == 403 and error.kind not in ("rate_limit", "quota_exceeded")
 
 
 def disable(rec: AccountRecord, reason: str, by: str = "health") -> Change:
@@ -60,6 +70,13 @@ def judge(rec: AccountRecord, error: GatewayError | None, settings: PoolSettings
         return Change.NOTED
     if rejects_credentials(error):
         return disable(rec, _credentials_reason(error))
+    if forbidden(error):  # cooled with backoff, never disabled
+        rec.failures += 1
+        rec.last_used = now
+        wait = error.retry_after or min(
+            settings.cooldown_max, settings.cooldown_base * 2 ** (rec.failures - 1)
+        )
+        return cool(rec, now + float(wait), f"Upstream refused the request (HTTP 403): {error.message}")
     if error.kind in ("rate_limit", "quota_exceeded") or error.upstream_status == 429:
         if error.retry_after:
             wait = float(error.retry_after)

@@ -11,7 +11,9 @@ from typing import Any, Protocol
 from ..core.errors import GatewayError
 from ..providers.base import Account
 
-DEFAULT_MAX_INFLIGHT = 2
+DEFAULT_MAX_INFLIGHT = 0
+"""Unlimited (0): API keys take concurrent requests; set ``max_inflight`` per account or provider for
+pooled web sessions or keys with a concurrency cap."""
 
 
 @dataclass(slots=True)

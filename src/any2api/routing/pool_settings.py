@@ -11,7 +11,7 @@ STRATEGIES = ("round_robin", "least_inflight", "weighted")
 @dataclass(slots=True)
 class PoolSettings:
     strategy: str = "round_robin"
-    default_max_inflight: int = 2
+    default_max_inflight: int = 0
     queue_size: int = 100
     """Waiters per provider; more get 429 at once."""
     queue_timeout: float = 30.0

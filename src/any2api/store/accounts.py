@@ -14,7 +14,7 @@ from .crypto import SecretBox
 from .db import Database
 from .schema import accounts
 
-DEFAULT_MAX_INFLIGHT = 2
+DEFAULT_MAX_INFLIGHT = 0  # unlimited: see routing.pool_ports
 EDITABLE = ("label", "weight", "max_inflight", "proxy", "enabled")
 
 

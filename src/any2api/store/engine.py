@@ -29,6 +29,16 @@ def default_url() -> str:
     return f"sqlite+aiosqlite:///{(data_dir() / 'any2api.db').resolve()}"
 
 
+def _create_private(path: Path) -> None:
+    """Create the SQLite file readable by its owner only (0600, like ``secret.key``): it holds key digests
+    and encrypted secrets. SQLite gives its journal and WAL files the same mode. An existing file is left
+    as it is."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+
+
 class StoreURLError(ValueError):
     pass
 
@@ -45,7 +55,9 @@ def normalize_url(url: str | None) -> tuple[URL, str | None]:
     if backend == "sqlite":
         u = u.set(drivername="sqlite+aiosqlite")
         if u.database and u.database != ":memory:":
-            Path(u.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            path = Path(u.database).expanduser()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _create_private(path)
     elif backend in ("postgresql", "postgres"):
         u = u.set(drivername="postgresql+asyncpg")
         q = dict(u.query)

@@ -19,7 +19,7 @@ class SeedReport:
     keys: int = 0
 
 
-async def seed_from_config(store: Store, config: Config, default_max_inflight: int = 2) -> SeedReport:
+async def seed_from_config(store: Store, config: Config, default_max_inflight: int = 0) -> SeedReport:
     for attempt in range(3):  # another instance may be seeding the same items right now
         try:
             return await _seed(store, config, default_max_inflight)

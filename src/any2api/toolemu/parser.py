@@ -52,6 +52,28 @@ _KEY_OK = -2
 """``_b_key`` once the first key of a bare object was accepted (-1: no key yet; >= 0: where it starts)."""
 
 
+_Out = list[ParserEvent | str]
+"""Events being built: text is kept as plain strings (not objects the garbage collector tracks) until
+:func:`_joined` turns each run of them into one :class:`TextChunk`."""
+
+
+def _joined(events: _Out) -> list[ParserEvent]:
+    """Each run of text pieces as one TextChunk (joined once: linear in the text)."""
+    out: list[ParserEvent] = []
+    run: list[str] = []
+    for e in events:
+        if isinstance(e, str):
+            run.append(e)
+            continue
+        if run:
+            out.append(TextChunk("".join(run)))
+            run = []
+        out.append(e)
+    if run:
+        out.append(TextChunk("".join(run)))
+    return out
+
+
 class ToolCallParser:
     def __init__(self, box: ToolBox, *, bare_json: bool = True, max_call_chars: int = 200_000) -> None:
         self.box = box
@@ -76,23 +98,23 @@ class ToolCallParser:
         self._b_key = -1
 
     def feed(self, text: str) -> list[ParserEvent]:
-        out: list[ParserEvent] = []
+        out: _Out = []
         if text:
             self._buf += text
             self._run(out, final=False)
-        return out
+        return _joined(out)
 
     def close(self) -> list[ParserEvent]:
-        out: list[ParserEvent] = []
+        out: _Out = []
         self._run(out, final=True)
         if self._buf:  # defensive: nothing is ever dropped
             self._emit(out, self._buf)
             self._buf = ""
-        return out
+        return _joined(out)
 
     # -- machinery ---------------------------------------------------------------------------------------
 
-    def _run(self, out: list[ParserEvent], final: bool) -> None:
+    def _run(self, out: _Out, final: bool) -> None:
         while True:
             mode = self._mode
             if mode == _TEXT:
@@ -106,13 +128,10 @@ class ToolCallParser:
             if not progressed:
                 return
 
-    def _emit(self, out: list[ParserEvent], s: str) -> None:
+    def _emit(self, out: _Out, s: str) -> None:
         if not s:
             return
-        if out and isinstance(out[-1], TextChunk):
-            out[-1].text += s
-        else:
-            out.append(TextChunk(s))
+        out.append(s)  # joined into one TextChunk once, by _joined (``+=`` here would be quadratic)
         nl = s.rfind("\n")
         if nl != -1:
             self._line_ws = not s[nl + 1 :].strip(" \t")
@@ -120,7 +139,7 @@ class ToolCallParser:
         elif self._line_ws and s.strip(" \t"):
             self._line_ws = False
 
-    def _emit_call(self, out: list[ParserEvent], body: str, raw: str, record: bool = True) -> None:
+    def _emit_call(self, out: _Out, body: str, raw: str, record: bool = True) -> None:
         verdict = self.box.check_text(body)
         if verdict.name is not None and verdict.arguments is not None:
             out.append(ParsedCall(verdict.name, verdict.arguments, raw))
@@ -131,7 +150,7 @@ class ToolCallParser:
                 self.rejections.append(f"{verdict.reason}: {raw[:200]!r}")
             self._emit(out, raw)
 
-    def _text(self, out: list[ParserEvent], final: bool) -> bool:
+    def _text(self, out: _Out, final: bool) -> bool:
         buf = self._buf
         n = len(buf)
         i = 0
@@ -142,14 +161,15 @@ class ToolCallParser:
                 i = n
                 break
             j = m.start()
+            c = buf[j]
+            if c == "\n":  # the text before it and the line break, as one piece
+                self._emit(out, buf[i : j + 1])
+                i = j + 1
+                continue
             if j > i:
                 self._emit(out, buf[i:j])
                 i = j
-            c = buf[j]
-            if c == "\n":
-                self._emit(out, "\n")
-                nxt = j + 1
-            elif c in "`~":
+            if c in "`~":
                 nxt = self._text_run(out, buf, j, final)
             elif c == "<":
                 nxt = self._text_angle(out, buf, j, final)
@@ -166,7 +186,7 @@ class ToolCallParser:
     # The ``_text_*`` steps handle the special character at ``buf[j]``: they return where scanning goes
     # on, ``_SWITCHED`` after changing mode (``_buf`` then holds the rest), or ``_WAIT`` for more input.
 
-    def _text_run(self, out: list[ParserEvent], buf: str, j: int, final: bool) -> int:
+    def _text_run(self, out: _Out, buf: str, j: int, final: bool) -> int:
         """A run of backticks or tildes: a fence at the start of a line, else (backticks) inline code."""
         c = buf[j]
         n = len(buf)
@@ -190,7 +210,7 @@ class ToolCallParser:
         self._emit(out, buf[j:k])
         return k
 
-    def _text_angle(self, out: list[ParserEvent], buf: str, j: int, final: bool) -> int:
+    def _text_angle(self, out: _Out, buf: str, j: int, final: bool) -> int:
         """``<``: perhaps the opening tag of a call (not inside inline code)."""
         if self._inline == 0:
             seg = buf[j : j + len(OPEN)]
@@ -206,7 +226,7 @@ class ToolCallParser:
         self._emit(out, "<")
         return j + 1
 
-    def _text_brace(self, out: list[ParserEvent], buf: str, j: int) -> int:
+    def _text_brace(self, out: _Out, buf: str, j: int) -> int:
         """``{`` at the start of a line (outside inline code): perhaps a bare call object."""
         if self.bare_json and self._line_ws and self._inline == 0:
             self._mode = _BARE
@@ -219,7 +239,7 @@ class ToolCallParser:
         self._emit(out, "{")
         return j + 1
 
-    def _fenced(self, out: list[ParserEvent], final: bool) -> bool:
+    def _fenced(self, out: _Out, final: bool) -> bool:
         buf = self._buf
         n = len(buf)
         i = 0
@@ -256,7 +276,7 @@ class ToolCallParser:
         self._buf = buf[i:]
         return False
 
-    def _in_call(self, out: list[ParserEvent], final: bool) -> bool:
+    def _in_call(self, out: _Out, final: bool) -> bool:
         body = self._call + self._buf
         self._buf = ""
         self._call = body
@@ -311,7 +331,7 @@ class ToolCallParser:
         self._call_scan = len(body)
         return False
 
-    def _bare(self, out: list[ParserEvent], final: bool) -> bool:
+    def _bare(self, out: _Out, final: bool) -> bool:
         """A ``{`` at the start of a line: perhaps a call object written without its tags.
 
         Its first key must be one a call has (``_bare_key``); then the object is read to its closing brace
@@ -389,7 +409,7 @@ class ToolCallParser:
         self._b_pos, self._b_depth, self._b_str, self._b_esc = i, depth, in_str, esc
         return None
 
-    def _release_bare(self, out: list[ParserEvent], upto: int) -> None:
+    def _release_bare(self, out: _Out, upto: int) -> None:
         self._mode = _TEXT
         self._emit(out, self._buf[:upto])
         self._buf = self._buf[upto:]

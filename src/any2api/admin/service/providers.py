@@ -34,7 +34,7 @@ def parse_block(block: object, config: Config) -> ProviderConfig:
     if not isinstance(block, dict):
         raise InputError(PATH, "must be an object (a provider block, as in the config file)")
     try:
-        pc = parse_provider(block, PATH, config.server)
+        pc = parse_provider(block, PATH, config.server, config.runtime_env)
     except ConfigError as e:
         text = str(e)
         prefix = f"{e.path}: "

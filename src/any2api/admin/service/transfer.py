@@ -170,7 +170,7 @@ async def _import_keys(store: Store, keys: list[ExportedKey], replace: bool, rep
 
 
 async def import_document(
-    store: Store, doc: ImportDoc, *, replace: bool = False, default_max_inflight: int = 2
+    store: Store, doc: ImportDoc, *, replace: bool = False, default_max_inflight: int = 0
 ) -> ImportReport:
     """Write a validated document into the store (see the module's description)."""
     rep = ImportReport()
@@ -190,7 +190,7 @@ async def import_all(
     *,
     replace: bool = False,
     providers: set[str] | None = None,
-    default_max_inflight: int = 2,
+    default_max_inflight: int = 0,
 ) -> ImportReport:
     """Validate ``data`` (an export document) and write it into the store."""
     doc = parse_document(data, providers)

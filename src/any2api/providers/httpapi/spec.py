@@ -53,7 +53,7 @@ from ...config_types import ConfigError, ProviderConfig
 from ...core.response import FinishReason
 from .extract import USAGE_FIELDS, DoneWhen, ResponseRules, Rule
 from .paths import Path, PathError, compile_path
-from .template import Render, TemplateError, compile_template
+from .template import ENV_USED, Render, TemplateError, compile_template, compile_url
 
 REQUEST_VARS = frozenset({
     "model", "messages", "system", "prompt", "history", "transcript", "images", "temperature", "max_tokens",
@@ -120,9 +120,12 @@ LineOf = Callable[[str], "int | None"]
 
 
 class _Reader:
-    def __init__(self, prefix: str, line_of: LineOf | None) -> None:
+    def __init__(
+        self, prefix: str, line_of: LineOf | None, env_allowed: frozenset[str] | None = None
+    ) -> None:
         self.prefix = prefix
         self.line_of = line_of
+        self.env_allowed = env_allowed
 
     def err(self, sub: str, message: str) -> ConfigError:
         path = f"{self.prefix}.{sub}" if sub else self.prefix
@@ -167,9 +170,30 @@ class _Reader:
 
     def template(self, value: Any, sub: str, names: frozenset[str], used: set[str]) -> Render:
         try:
-            return compile_template(value, names, used)
+            render = compile_template(value, names, used)
         except TemplateError as e:
             raise self.err(sub + e.where, e.message) from None
+        self.check_env(sub, used)
+        return render
+
+    def url_template(self, value: str, sub: str, used: set[str]) -> Render:
+        try:
+            render = compile_url(value, REQUEST_VARS, used)
+        except TemplateError as e:
+            raise self.err(sub + e.where, e.message) from None
+        self.check_env(sub, used)
+        return render
+
+    def check_env(self, sub: str, used: set[str]) -> None:
+        if self.env_allowed is None:
+            return
+        for name in sorted(env_names(used) - self.env_allowed):
+            allowed = ", ".join(sorted(self.env_allowed)) or "none"
+            raise self.err(
+                sub,
+                f"reads environment variable {name!r}: a provider added at run time may read only the "
+                f"variables the operator allows in admin.runtime_env (allowed: {allowed})",
+            )
 
     def paths(self, value: Any, sub: str) -> tuple[Path, ...]:
         if value is None:
@@ -246,12 +270,17 @@ class _Response:
     finish_map: dict[str, FinishReason]
 
 
+def env_names(used: set[str]) -> set[str]:
+    """The environment variables the templates read (``{{ env.NAME }}``)."""
+    return {u.removeprefix(ENV_USED) for u in used if u.startswith(ENV_USED)}
+
+
 def compile_spec(
     config: ProviderConfig, prefix: str | None = None, line_of: LineOf | None = None
 ) -> HttpSpec:
     """Validate and compile an ``http`` provider block. Raises :class:`ConfigError` naming the field
     (``providers[2].response.text``) -- ``prefix`` is the block's own path."""
-    r = _Reader(prefix or f"providers.{config.name}", line_of)
+    r = _Reader(prefix or f"providers.{config.name}", line_of, config.env_allowed)
     _check_keys(r, config)
     opts = config.options
     used: set[str] = set()
@@ -273,7 +302,7 @@ def compile_spec(
         tools=tools,
         bare_json=bare,
         needs=frozenset(used),
-        env=dict(os.environ) if "env" in used else {},
+        env={n: os.environ[n] for n in env_names(used) if n in os.environ},
     )
 
 
@@ -303,7 +332,7 @@ def _request(r: _Reader, config: ProviderConfig, value: Any, used: set[str]) -> 
     method = (r.string(req.get("method"), "request.method") or "POST").upper()
     if method not in ("POST", "PUT", "PATCH", "GET"):
         raise r.err("request.method", f"must be POST, PUT, PATCH or GET (got {method})")
-    url = r.template(_url(r, config, req), "request.url", REQUEST_VARS, used)
+    url = r.url_template(_url(r, config, req), "request.url", used)
     query = [
         (str(k), r.template(v if isinstance(v, str) else str(v), f"request.query.{k}", REQUEST_VARS, used))
         for k, v in r.mapping(req.get("query"), "request.query").items()

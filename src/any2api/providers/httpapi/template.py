@@ -43,6 +43,10 @@ class _Omit:
         return "OMIT"
 
 
+ENV_USED = "env:"
+"""``used`` holds ``env:NAME`` for each environment variable a template reads (``{{ env.NAME }}``): only
+those are ever read from the process environment."""
+
 OMIT: Any = _Omit()
 """What a template renders to when its value is unset (the caller leaves the field out)."""
 
@@ -220,6 +224,8 @@ class _Parser:
         self.i = 0
         self.names = names
         self.used: set[str] = set()
+        self.root: str | None = None
+        self.last_filter: str | None = None
 
     def peek(self) -> tuple[str, str] | None:
         return self.toks[self.i] if self.i < len(self.toks) else None
@@ -239,11 +245,14 @@ class _Parser:
     def parse(self) -> Expr:
         if not self.toks:
             raise TemplateError("empty expression {{ }}")
+        first = self.toks[0]
+        self.root = first[1] if first[0] == "name" else None
         expr = self.primary()
         while (t := self.peek()) is not None:
             if t != ("op", "|"):
                 raise TemplateError(f"unexpected {t[1]!r} (filters follow '|')")
             self.i += 1
+            self.last_filter = self.toks[self.i][1] if self.i < len(self.toks) else None
             expr = self.filter(expr)
         return expr
 
@@ -277,6 +286,10 @@ class _Parser:
                 else:
                     raise TemplateError(f"expected an index or a quoted key in [], found {key!r}")
                 self.expect("]")
+        if text == "env":
+            if not steps or not isinstance(steps[0], str):
+                raise TemplateError("env must name one variable: {{ env.NAME }}")
+            self.used.add(ENV_USED + steps[0])
         return _lookup(text, tuple(steps))
 
     def filter(self, inner: Expr) -> Expr:
@@ -336,6 +349,57 @@ def compile_expr(src: str, names: Collection[str], used: set[str] | None = None)
 
 
 # -- templates ---------------------------------------------------------------------------------------------
+
+OPERATOR_VARS = frozenset({"base_url", "env", "account"})
+"""Variables whose values come from the operator, not the client: interpolated into a URL as they are."""
+
+
+def _segment(v: Any) -> str:
+    return quote(_to_str(v), safe="")
+
+
+def compile_url(s: str, names: Collection[str], used: set[str] | None = None) -> Render:
+    """Like :func:`compile_template` for a URL: every client-controlled value interpolated into it
+    (``{{ model }}``, ``extra.*``, ``metadata.*``, ...) is percent-encoded as one path segment, so
+    ``model: "x/../../other?"`` cannot reach another path or add a query. Operator values (``base_url``,
+    ``env.*``, ``account.*``) and expressions that end in ``| urlencode`` are left as they are."""
+    if "{{" not in s:
+        return lambda ctx: s
+    used_ = used if used is not None else set()
+    pieces: list[str | Expr] = []
+    pos = 0
+    for m in _EXPR.finditer(s):
+        if m.start() > pos:
+            pieces.append(s[pos : m.start()])
+        p = _Parser(m.group(1), names)
+        try:
+            expr = p.parse()
+        except TemplateError as e:
+            raise TemplateError(f"in {m.group(0)!r}: {e.message}") from None
+        used_ |= p.used
+        if (
+            p.root not in OPERATOR_VARS
+            and p.last_filter != "urlencode"
+            and not (m.start() == 0 and m.end() == len(s))
+        ):
+            expr = _encoded(expr)
+        pieces.append(expr)
+        pos = m.end()
+    tail = s[pos:]
+    if "{{" in tail:
+        raise TemplateError(f"unclosed '{{{{' in {s!r}")
+    if tail:
+        pieces.append(tail)
+    render, _ = _compile_pieces(pieces)
+    return render
+
+
+def _encoded(expr: Expr) -> Expr:
+    def enc(ctx: Context) -> Any:
+        v = expr(ctx)
+        return None if v is None else _segment(v)
+
+    return enc
 
 
 def compile_template(value: Any, names: Collection[str], used: set[str] | None = None) -> Render:
@@ -431,7 +495,10 @@ def _split_str(s: str, names: Collection[str], used: set[str], where: str) -> li
 def _compile_str(s: str, names: Collection[str], used: set[str], where: str) -> tuple[Render, bool]:
     if "{{" not in s:
         return (lambda ctx: s), True
-    parts = _split_str(s, names, used, where)
+    return _compile_pieces(_split_str(s, names, used, where))
+
+
+def _compile_pieces(parts: list[str | Expr]) -> tuple[Render, bool]:
     if len(parts) == 1 and not isinstance(parts[0], str):
         expr = parts[0]
 
