@@ -14,7 +14,7 @@ import aiohttp
 from .auth import Authenticator, Client, StaticAuth
 from .config import Config, ProviderConfig
 from .core.errors import GatewayError
-from .core.events import ErrorEvent, Event
+from .core.events import ErrorEvent, Event, ResponseStart
 from .core.request import ChatRequest
 from .core.response import Usage
 from .providers.base import Account, Provider, create_provider
@@ -158,6 +158,8 @@ class Gateway:
                         except StopAsyncIteration:
                             raise GatewayError("upstream", "Upstream returned an empty response") from None
                         started = True
+                        if isinstance(first, ResponseStart):
+                            first.provider = at.route.provider.name
                         yield first
                         async for ev in agen:
                             if isinstance(ev, ErrorEvent):

@@ -159,7 +159,7 @@ def build_routes(rt: Runtime) -> list[BaseRoute]:
         Route("/healthz", Endpoint(rt, healthz, auth=False), methods=["GET"]),
         Route("/readyz", Endpoint(rt, readyz, auth=False), methods=["GET"]),
     ]
-    for modname in ("any2api.api.anthropic_routes", "any2api.admin"):
+    for modname in ("any2api.api.anthropic_routes", "any2api.api.responses_routes", "any2api.admin"):
         mod = _optional(modname)
         if mod is not None and hasattr(mod, "build_routes"):
             routes.extend(mod.build_routes(rt))

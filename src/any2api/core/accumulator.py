@@ -31,6 +31,7 @@ class Accumulator:
         r = self.response
         if isinstance(event, ResponseStart):
             r.id, r.model, r.created = event.id, event.model, event.created
+            r.provider = event.provider
             if event.usage is not None:
                 self._merge_usage(event.usage)
         elif isinstance(event, PartStart):

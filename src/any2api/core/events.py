@@ -21,6 +21,8 @@ class ResponseStart:
     created: int
     usage: Usage | None = None
     """Usage known at the start (Anthropic reports input tokens here)."""
+    provider: str | None = None
+    """The configured provider that answers (set by the gateway; state sealed for the client is bound to it)."""
 
 
 @dataclass(slots=True)

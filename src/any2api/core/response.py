@@ -51,6 +51,8 @@ class ChatResponse:
     stop_sequence: str | None = None
     usage: Usage | None = None
     provider_details: dict[str, JSON] | None = None
+    provider: str | None = None
+    """The configured provider that produced the response (from ``ResponseStart.provider``)."""
 
     def text(self) -> str:
         return "".join(p.text for p in self.parts if p.kind == "text")
