@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-PROVIDER_TYPES = ("openai", "deepseek", "anthropic", "gemini", "http", "demo")
+PROVIDER_TYPES = ("openai", "deepseek", "anthropic", "gemini", "http", "demo", "openai_responses")
 _NOT_YET = frozenset({"gemini"})
 
 

@@ -4,6 +4,7 @@ Endpoints (any path prefix):
 
 * ``POST …/chat/completions`` and every path added with ``add_path``: OpenAI Chat Completions.
 * ``POST …/messages``: Anthropic Messages; ``POST …/messages/count_tokens``.
+* ``POST …/responses``: OpenAI Responses.
 * ``GET …/models`` (and ``…/models/{id}``): OpenAI's list format, Anthropic's when the request carries
   ``anthropic-version``.
 
@@ -28,7 +29,7 @@ from typing import Any
 from aiohttp import web
 from multidict import CIMultiDict
 
-from . import anthropic_messages, fixtures, openai_chat
+from . import anthropic_messages, fixtures, openai_chat, openai_responses
 from .inbound import ChatInput, Invalid, parse_chat
 from .script import (
     Comment,
@@ -365,6 +366,8 @@ class SimServer:
             return "openai"
         if path.endswith("/messages"):
             return "anthropic"
+        if path.endswith("/responses"):
+            return "responses"
         return None
 
     async def _answer(
@@ -387,7 +390,7 @@ class SimServer:
             invalid = Invalid("We could not parse the JSON body of your request.")
         else:
             try:
-                inp = parse_chat(dialect, rec.json)
+                inp = openai_responses.parse(rec.json) if dialect == "responses" else parse_chat(dialect, rec.json)
             except Invalid as e:
                 invalid = e
         script: Script | None
@@ -538,6 +541,8 @@ class SimServer:
         seq = rec.seq
         if inp.dialect == "anthropic":
             reply = anthropic_messages.render(script, inp, seq)
+        elif inp.dialect == "responses":
+            reply = openai_responses.render(script, inp, seq)
         else:
             reply = openai_chat.render(script, inp, seq, self.reasoning_field)
         if script.content_type is not None:

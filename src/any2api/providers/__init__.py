@@ -2,7 +2,7 @@
 
 import importlib
 
-_BUILTIN = ("openai_compat", "demo", "anthropic", "gemini", "http")
+_BUILTIN = ("openai_compat", "demo", "anthropic", "gemini", "http", "openai_responses")
 _loaded = False
 
 

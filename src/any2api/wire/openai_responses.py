@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from typing import Any, Final
 
+import orjson
+
 from ..core.errors import ErrorKind, GatewayError
 from ..core.response import FinishReason, Usage
 
@@ -202,3 +204,23 @@ def error_from_wire(obj: dict[str, Any], what: str = "Upstream error") -> Gatewa
 def new_id(prefix: str) -> str:
     """An id in OpenAI's style (``resp_``, ``msg_``, ``rs_``, ``fc_``, ``ctc_`` + 48 hex digits)."""
     return f"{prefix}_{os.urandom(24).hex()}"
+
+
+# ------------------------------------------------------------------------------------------ custom tools
+
+
+def custom_input(arguments: str) -> str:
+    """The free-form input of a custom tool call from the JSON arguments of the function it is given as to
+    other wire formats (``{"input": "..."}``); arguments that are not that object are the input themselves."""
+    try:
+        obj = orjson.loads(arguments)
+    except orjson.JSONDecodeError:
+        return arguments
+    if isinstance(obj, dict) and isinstance(obj.get("input"), str):
+        return str(obj["input"])
+    return arguments
+
+
+def custom_arguments(inp: str) -> str:
+    """The JSON arguments (``{"input": ...}``) that carry a custom tool call's input through the hub."""
+    return orjson.dumps({"input": inp}).decode()

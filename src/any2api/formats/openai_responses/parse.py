@@ -46,6 +46,7 @@ from ...wire.openai_responses import (
     NAME,
     REASONING,
     SERVER_TOOL_ITEMS,
+    custom_arguments,
 )
 
 HUB_FIELDS = frozenset({
@@ -281,7 +282,7 @@ class _Items:
         ns = _str(item, "namespace", field, required=False)
         if custom:
             inp = _str(item, "input", field)
-            args = orjson.dumps({"input": inp}).decode()
+            args = custom_arguments(str(inp))
         else:
             raw = item.get("arguments")
             if isinstance(raw, (dict, list)):

@@ -20,7 +20,7 @@ from ...core.parts import (
 from ...core.request import ChatRequest
 from ...core.response import ChatResponse, FinishReason, Usage
 from ...core.seal import default_sealer, is_sealed
-from ...wire.openai_responses import NAME, new_id, status_for, usage_to_wire
+from ...wire.openai_responses import NAME, custom_input, new_id, status_for, usage_to_wire
 
 ENCRYPTED_REASONING = "reasoning.encrypted_content"
 
@@ -34,18 +34,6 @@ def details(p: Any) -> dict[str, Any]:
 
 def is_refusal(p: TextPart) -> bool:
     return bool(p.provider_details and (p.provider_details.get("openai") or {}).get("refusal"))
-
-
-def custom_input(arguments: str) -> str:
-    """The free-form input of a custom tool call from the JSON arguments of the function it was given as
-    (``{"input": "..."}``); arguments that are not that object are the input themselves."""
-    try:
-        obj = orjson.loads(arguments)
-    except orjson.JSONDecodeError:
-        return arguments
-    if isinstance(obj, dict) and isinstance(obj.get("input"), str):
-        return str(obj["input"])
-    return arguments
 
 
 def seal_reasoning(p: ReasoningPart, provider: str | None) -> str | None:
@@ -112,7 +100,8 @@ class Shape:
             "top_p": req.top_p if req.top_p is not None else 1.0,
             "truncation": extra.get("truncation") or "disabled",
         }
-        self.echo_tail_end = {"user": req.user, "metadata": req.metadata or {}}
+        self.echo_tail_end: dict[str, Any] = {"user": req.user} if req.user is not None else {}
+        self.echo_tail_end["metadata"] = req.metadata or {}
 
     def tool_info(self, p: ToolCallPart) -> tuple[bool, str | None, str]:
         """(custom, namespace, name) of a call, from the part's own details or the request's tools."""
@@ -137,7 +126,8 @@ class Shape:
         body["model"] = model
         body["output"] = output
         body.update(self.echo_tail)
-        body["usage"] = usage_to_wire(usage) if usage is not None else None
+        if usage is not None:  # the reference has no null usage (OpenAI's own stream sends one before the end)
+            body["usage"] = usage_to_wire(usage)
         body.update(self.echo_tail_end)
         return body
 

@@ -32,8 +32,9 @@ from ...core.parts import (
 from ...core.request import ChatRequest
 from ...core.response import Usage
 from ...wire import openai_responses as W
+from ...wire.openai_responses import custom_input
 from ..base import StreamRenderer
-from .render import Shape, custom_input, details, is_refusal, item_id, output_item, response_id, terminal
+from .render import Shape, details, is_refusal, item_id, output_item, response_id, terminal
 
 
 @dataclass(slots=True)
@@ -124,7 +125,7 @@ class ResponsesStreamRenderer(StreamRenderer):
             self.finished = True
             etype = {"completed": W.COMPLETED, "incomplete": W.INCOMPLETE}.get(status, W.FAILED)
             resp = self._response(status, incomplete=incomplete, error=error)
-            if resp["usage"] is None:
+            if "usage" not in resp:
                 resp["usage"] = W.usage_to_wire(Usage())
             self._ev(out, etype, {"response": resp})
         elif isinstance(e, ErrorEvent):
@@ -261,7 +262,9 @@ class ResponsesStreamRenderer(StreamRenderer):
                     self._ev(out, W.CUSTOM_INPUT_DELTA, {"item_id": iid, "output_index": oi, "delta": inp})
                 self._ev(out, W.CUSTOM_INPUT_DONE, {"item_id": iid, "output_index": oi, "input": inp})
             else:
-                self._ev(out, W.ARGS_DONE, {"item_id": iid, "output_index": oi, "arguments": p.arguments})
+                _, _, name = self.shape.tool_info(p)
+                self._ev(out, W.ARGS_DONE, {"item_id": iid, "output_index": oi, "name": name,
+                                            "arguments": p.arguments})  # fmt: skip
         item = output_item(p, iid, self.shape, self.provider, status)
         self.output[oi] = item
         self._ev(out, W.ITEM_DONE, {"output_index": oi, "item": item})
