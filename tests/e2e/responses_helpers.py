@@ -96,14 +96,18 @@ def check_sequence(events: list[dict[str, Any]]) -> None:
     for e in events:
         check_event(e)
     assert [e["sequence_number"] for e in events] == list(range(len(events)))
-    terminal = [e for e in events if e["type"] in ("response.completed", "response.incomplete", "response.failed")]
+    terminal = [
+        e for e in events if e["type"] in ("response.completed", "response.incomplete", "response.failed")
+    ]
     assert len(terminal) == 1 and events[-1] is terminal[0], [e["type"] for e in events]
     assert events[0]["type"] == "response.created" and events[1]["type"] == "response.in_progress"
     done = [e["item"] for e in events if e["type"] == "response.output_item.done"]
     assert terminal[0]["response"]["output"] == done
 
 
-def post(gw: Any, body: dict[str, Any], path: str = "/v1/responses", sequence: bool = True) -> tuple[int, Any]:
+def post(
+    gw: Any, body: dict[str, Any], path: str = "/v1/responses", sequence: bool = True
+) -> tuple[int, Any]:
     """A raw request; streamed answers are returned as their checked events, JSON answers checked too.
     ``sequence=False``: check each event only (a passed-through stream the gateway had to end itself)."""
     r = request("POST", gw.url + path, body, AUTH)

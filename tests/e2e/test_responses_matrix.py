@@ -15,6 +15,7 @@ import pytest
 
 from tests.e2e.responses_helpers import (
     AUTH,
+    CHAT_UPSTREAMS,
     CONFIG,
     KEY,
     MODELS,
@@ -27,7 +28,18 @@ from tests.e2e.responses_helpers import (
 from tests.gateway_harness import FIXTURES
 from tests.rawhttp import request
 from tests.schemas.responses_schema import check
-from tests.sim import Drop, Parallel, Reasoning, Refusal, Script, StreamError, Text, ToolCall, Usage, openai_error
+from tests.sim import (
+    Drop,
+    Parallel,
+    Reasoning,
+    Refusal,
+    Script,
+    StreamError,
+    Text,
+    ToolCall,
+    Usage,
+    openai_error,
+)
 
 WEATHER = {"type": "function", "name": "get_weather", "description": "Weather for a city",
            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
@@ -116,7 +128,9 @@ def test_async_sdk_and_retrieve_unknown(gw, sim):
 @pytest.mark.parametrize("up", UPSTREAMS)
 def test_one_tool(gw, sim, up):
     for _ in range(2):
-        sim.enqueue(Script([Text("Let me check.", split=5), ToolCall("get_weather", ARGS, id="call_w1", split=7)]))
+        sim.enqueue(
+            Script([Text("Let me check.", split=5), ToolCall("get_weather", ARGS, id="call_w1", split=7)])
+        )
     streamed, whole = both(gw, MODELS[up], input="weather in Paris?", tools=[WEATHER])
     for r in (streamed, whole):
         s = summarize(r)
@@ -140,7 +154,9 @@ def test_parallel_tools_and_results(gw, sim, up):
     calls = Parallel([ToolCall("get_weather", '{"city":"Paris"}', id="call_a"),
                       ToolCall("get_time", '{"city":"Rome"}', id="call_b")], interleave=False)  # fmt: skip
     sim.enqueue(Script([calls]))
-    status, events = post(gw, {"model": MODELS[up], "stream": True, "input": "both", "tools": [WEATHER, TIME]})
+    status, events = post(
+        gw, {"model": MODELS[up], "stream": True, "input": "both", "tools": [WEATHER, TIME]}
+    )
     final = events[-1]["response"]
     fc = [it for it in final["output"] if it["type"] == "function_call"]
     assert [(f["call_id"], f["name"], json.loads(f["arguments"])) for f in fc] == [
@@ -163,7 +179,13 @@ def test_parallel_tools_and_results(gw, sim, up):
         assert [b["type"] for b in sent["messages"][2]["content"]] == ["tool_result", "tool_result"]
     else:
         types = [it.get("type", "message") for it in sent["input"]]
-        assert types == ["message", "function_call", "function_call", "function_call_output", "function_call_output"]
+        assert types == [
+            "message",
+            "function_call",
+            "function_call",
+            "function_call_output",
+            "function_call_output",
+        ]
 
 
 @pytest.mark.parametrize("up", UPSTREAMS)
@@ -227,10 +249,10 @@ def test_hosted_tool_refused_or_dropped(gw, sim):
     status, err = post(gw, body)
     assert status == 400 and err["error"]["param"] == "tools" and "web_search" in err["error"]["message"]
     sim.enqueue(Script([Text("no search")]))
-    status, obj = post(gw, {**body, "model": "oaidrop/sim-gpt"})
+    status, _ = post(gw, {**body, "model": "oaidrop/sim-gpt"})
     assert status == 200 and [t["function"]["name"] for t in sim.last.json["tools"]] == ["get_weather"]
     sim.enqueue(Script([Text("searched")]))
-    status, obj = post(gw, {**body, "model": MODELS["resp"]})
+    status, _obj = post(gw, {**body, "model": MODELS["resp"]})
     assert status == 200 and sim.last.json["tools"][1] == {"type": "web_search"}
 
 
@@ -262,14 +284,24 @@ def test_structured_output(gw, sim, up):
 def test_image_input(gw, sim, up):
     sim.enqueue(Script([Text("a pixel")]))
     url = f"data:image/png;base64,{PNG}"
-    content = [{"type": "input_text", "text": "what is it?"}, {"type": "input_image", "image_url": url, "detail": "low"}]
+    content = [
+        {"type": "input_text", "text": "what is it?"},
+        {"type": "input_image", "image_url": url, "detail": "low"},
+    ]
     status, obj = post(gw, {"model": MODELS[up], "input": [{"role": "user", "content": content}]})
     assert status == 200, obj
     sent = sim.last.json
     if up in ("oai", "ds"):
-        assert sent["messages"][0]["content"][1] == {"type": "image_url", "image_url": {"url": url, "detail": "low"}}
+        assert sent["messages"][0]["content"][1] == {
+            "type": "image_url",
+            "image_url": {"url": url, "detail": "low"},
+        }
     elif up == "ant":
-        assert sent["messages"][0]["content"][1]["source"] == {"type": "base64", "media_type": "image/png", "data": PNG}
+        assert sent["messages"][0]["content"][1]["source"] == {
+            "type": "base64",
+            "media_type": "image/png",
+            "data": PNG,
+        }
     else:
         assert sent["input"][0]["content"][1]["image_url"] == url
 
@@ -291,10 +323,12 @@ def test_max_tokens_incomplete(gw, sim, up):
 
 def test_refusal(gw, sim):
     sim.enqueue(Script([Refusal("I can't help with that.")]))
-    status, events = post(gw, {"model": MODELS["oai"], "stream": True, "input": "bad"})
+    _status, events = post(gw, {"model": MODELS["oai"], "stream": True, "input": "bad"})
     types = [e["type"] for e in events]
     assert "response.refusal.delta" in types and "response.refusal.done" in types
-    assert events[-1]["response"]["output"][0]["content"] == [{"type": "refusal", "refusal": "I can't help with that."}]
+    assert events[-1]["response"]["output"][0]["content"] == [
+        {"type": "refusal", "refusal": "I can't help with that."}
+    ]
 
 
 def test_fields_the_upstream_would_reject_are_dropped(gw, sim):
@@ -333,7 +367,7 @@ def test_invalid_requests_name_the_field(gw, body, param):
 
 
 def test_unknown_model_and_bad_key(gw):
-    status, err = post(gw, {"model": "nope/none", "input": "x"})
+    status, _err = post(gw, {"model": "nope/none", "input": "x"})
     assert status == 404
     with pytest.raises(openai.AuthenticationError):
         openai.OpenAI(base_url=gw.url + "/v1", api_key="wrong", max_retries=0).responses.create(
@@ -365,7 +399,7 @@ def test_upstream_500_is_an_error_in_openai_shape(gw, sim, up):
 @pytest.mark.parametrize("up", UPSTREAMS)
 def test_upstream_drop_mid_stream_ends_with_failed(gw, sim, up):
     sim.enqueue(Script([Text("Hello wor", split=3), Drop()]))
-    status, events = post(gw, {"model": MODELS[up], "stream": True, "input": "x"}, sequence=up != "resp")
+    _status, events = post(gw, {"model": MODELS[up], "stream": True, "input": "x"}, sequence=up != "resp")
     types = [e["type"] for e in events]
     if up == "resp":  # passed through: the upstream's bytes, then the gateway's error and failed events
         assert types[-2:] == ["error", "response.failed"]
@@ -378,7 +412,7 @@ def test_upstream_drop_mid_stream_ends_with_failed(gw, sim, up):
 
 def test_upstream_error_event_mid_stream(gw, sim):
     sim.enqueue(Script([Text("Hi", split=1), StreamError("Overloaded", "server_error", "server_error")]))
-    status, events = post(gw, {"model": MODELS["respx"], "stream": True, "input": "x"})
+    _status, events = post(gw, {"model": MODELS["respx"], "stream": True, "input": "x"})
     assert [e["type"] for e in events][-2:] == ["error", "response.failed"]
     assert "Overloaded" in events[-2]["message"]
 
@@ -388,9 +422,14 @@ def test_upstream_error_event_mid_stream(gw, sim):
 
 SCRIPTS = {
     "text": lambda: Script([Text("Hello there", split=3)], usage=Usage(9, 2)),
-    "reasoning_tool": lambda: Script([Reasoning("Think first.", split=4), Text("Calling.", split=4),
-                                      ToolCall("get_weather", '{"city":"Oslo"}', id="call_o")],
-                                     usage=Usage(20, 10, reasoning_tokens=4)),  # fmt: skip
+    "reasoning_tool": lambda: Script(
+        [
+            Reasoning("Think first.", split=4),
+            Text("Calling.", split=4),
+            ToolCall("get_weather", '{"city":"Oslo"}', id="call_o"),
+        ],
+        usage=Usage(20, 10, reasoning_tokens=4),
+    ),
     "custom": lambda: Script([ToolCall("apply_patch", PATCH, id="call_p")]),
     "length": lambda: Script([Text("cut")], finish="length"),
 }
@@ -421,7 +460,9 @@ def test_pass_through_is_byte_exact_and_usage_is_sniffed(gw, sim, stream):
     else:
         sim.enqueue(Script.replay("openai/responses-reasoning-function-call.vercel.json"))
         raw = (FIXTURES / "openai/responses-reasoning-function-call.vercel.json").read_bytes()
-    r = request("POST", gw.url + "/v1/responses", {"model": MODELS["resp"], "input": "x", "stream": stream}, AUTH)
+    r = request(
+        "POST", gw.url + "/v1/responses", {"model": MODELS["resp"], "input": "x", "stream": stream}, AUTH
+    )
     assert r.status == 200 and r.body == raw
     assert sim.last.json["model"] == "sim-gpt"
     u = records[-1].usage
@@ -430,3 +471,17 @@ def test_pass_through_is_byte_exact_and_usage_is_sniffed(gw, sim, stream):
     else:
         assert (u.input_tokens, u.output_tokens, u.reasoning_tokens) == (865, 163, 128)
     assert records[-1].provider == "resp"
+
+
+@pytest.mark.parametrize("up", CHAT_UPSTREAMS)
+def test_hosted_tool_items_in_history_are_refused_for_other_upstreams(gw, sim, up):
+    hist = [{"role": "user", "content": "news?"},
+            {"type": "web_search_call", "id": "ws_1", "status": "completed", "action": {"type": "search", "query": "q"}},
+            {"role": "assistant", "content": "Here."}, {"role": "user", "content": "thanks"}]  # fmt: skip
+    status, err = post(gw, {"model": MODELS[up], "input": hist})
+    assert (
+        status == 400 and err["error"]["param"] == "input[1]" and "web_search_call" in err["error"]["message"]
+    )
+    sim.enqueue(Script([Text("ok")]))
+    status, _ = post(gw, {"model": MODELS["respx"], "input": hist})
+    assert status == 200 and sim.last.json["input"][1]["type"] == "web_search_call"

@@ -50,7 +50,9 @@ def turn(gw, sim, history: list, script: Script, stream: bool = True) -> list[di
 
 @pytest.mark.parametrize("stream", [True, False])
 def test_deepseek_thinking_with_tools_turn_after_turn_on_fresh_instances(start, sim, stream):
-    history: list = [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Weather?"}]}]
+    history: list = [
+        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Weather?"}]}
+    ]
     out = turn(start(), sim, history, Script([Reasoning("I need the weather tool.", split=5),
                                               ToolCall("get_weather", '{"city":"Oslo"}', id="call_1")]), stream)  # fmt: skip
     rs = out[0]
@@ -100,7 +102,7 @@ def test_tampered_or_foreign_blob_is_dropped(start, sim):
         hist = [{"role": "user", "content": "Weather?"}, item, out[1],
                 {"type": "function_call_output", "call_id": "call_1", "output": "sunny"}]  # fmt: skip
         sim.enqueue(Script([Text("ok")]))
-        status, obj = post(gw, {"model": MODELS["ds"], "input": hist, **CODEX})
+        status, _obj = post(gw, {"model": MODELS["ds"], "input": hist, **CODEX})
         assert status == 200
         sent = json.dumps(sim.last.json)
         assert enc not in sent
@@ -120,7 +122,11 @@ def test_blob_for_one_provider_does_not_open_for_another(start, sim):
     sim.enqueue(Script([Text("ok")]))
     status, _ = post(gw, {"model": MODELS["resp"], "input": hist, **CODEX})
     assert status == 200
-    assert [it.get("type") for it in sim.last.json["input"]] == ["message", "function_call", "function_call_output"]
+    assert [it.get("type") for it in sim.last.json["input"]] == [
+        "message",
+        "function_call",
+        "function_call_output",
+    ]
 
 
 @pytest.mark.parametrize("stream", [True, False])

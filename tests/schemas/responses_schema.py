@@ -37,7 +37,9 @@ def _event_schemas() -> dict[str, str]:
     """Event ``type`` -> the name of its schema (from the ``ResponseStreamEvent`` union)."""
     schemas = _doc()["components"]["schemas"]
     out: dict[str, str] = {}
-    for alt in schemas["ResponseStreamEvent"]["anyOf" if "anyOf" in schemas["ResponseStreamEvent"] else "oneOf"]:
+    for alt in schemas["ResponseStreamEvent"][
+        "anyOf" if "anyOf" in schemas["ResponseStreamEvent"] else "oneOf"
+    ]:
         name = alt["$ref"].rsplit("/", 1)[-1]
         for t in schemas[name]["properties"]["type"].get("enum", ()):
             out[t] = name

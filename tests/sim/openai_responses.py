@@ -94,7 +94,9 @@ def parse(body: Any) -> ChatInput:
     calls: set[str] = set()
     for i, it in enumerate(items if isinstance(items, list) else []):
         if not isinstance(it, dict):
-            raise Invalid(f"Invalid type for 'input[{i}]': expected an object.", f"input[{i}]", "invalid_type")
+            raise Invalid(
+                f"Invalid type for 'input[{i}]': expected an object.", f"input[{i}]", "invalid_type"
+            )
         t = it.get("type")
         if t in ("function_call", "custom_tool_call"):
             calls.add(str(it.get("call_id")))
@@ -125,7 +127,9 @@ def parse(body: Any) -> ChatInput:
     )
 
 
-def error_object(message: str, type: str, code: str | None = None, param: str | None = None) -> dict[str, Any]:
+def error_object(
+    message: str, type: str, code: str | None = None, param: str | None = None
+) -> dict[str, Any]:
     return {"error": {"message": message, "type": type, "param": param, "code": code}}
 
 
@@ -135,7 +139,10 @@ def error_object(message: str, type: str, code: str | None = None, param: str | 
 def usage_object(t: Totals) -> dict[str, Any]:
     return {
         "input_tokens": t.input_tokens,
-        "input_tokens_details": {"cached_tokens": t.cache_read_tokens, "cache_write_tokens": t.cache_write_tokens},
+        "input_tokens_details": {
+            "cached_tokens": t.cache_read_tokens,
+            "cache_write_tokens": t.cache_write_tokens,
+        },
         "output_tokens": t.output_tokens,
         "output_tokens_details": {"reasoning_tokens": t.reasoning_tokens},
         "total_tokens": t.input_tokens + t.output_tokens,
@@ -276,7 +283,9 @@ def _stream(r: _Render, usage: Any) -> Reply:
                             item={**item, "status": "in_progress", "content": []}))  # fmt: skip
             empty = {"type": "refusal", "refusal": ""} if refusal else {
                 "type": "output_text", "annotations": [], "logprobs": [], "text": ""}  # fmt: skip
-            ops.append(r.ev("response.content_part.added", item_id=iid, output_index=oi, content_index=0, part=empty))
+            ops.append(
+                r.ev("response.content_part.added", item_id=iid, output_index=oi, content_index=0, part=empty)
+            )
             kind = "refusal" if refusal else "output_text"
             for d in s.deltas:
                 extra = {} if refusal else {"logprobs": []}
@@ -311,7 +320,9 @@ def _stream(r: _Render, usage: Any) -> Reply:
                 oi = len(r.output)
                 iid = item["id"]
                 custom = item["type"] == "custom_tool_call"
-                start = {**item, "input": ""} if custom else {**item, "status": "in_progress", "arguments": ""}
+                start = (
+                    {**item, "input": ""} if custom else {**item, "status": "in_progress", "arguments": ""}
+                )
                 ops.append(r.ev("response.output_item.added", output_index=oi, item=start))
                 kind = "custom_tool_call_input" if custom else "function_call_arguments"
                 for f in c.argument_fragments():
@@ -326,7 +337,9 @@ def _stream(r: _Render, usage: Any) -> Reply:
             ops.append(s)
         elif isinstance(s, StreamError):
             ops.append(r.ev("error", code=s.code or s.type, message=s.message, param=None))
-            failed = r.response("failed", None, error={"code": s.code or "server_error", "message": s.message})
+            failed = r.response(
+                "failed", None, error={"code": s.code or "server_error", "message": s.message}
+            )
             ops.append(r.ev("response.failed", response=failed))
             return Reply(script.status, {**SSE_HEADERS, **script.headers}, ops=ops)
         elif isinstance(s, Ping):
@@ -335,4 +348,3 @@ def _stream(r: _Render, usage: Any) -> Reply:
     ops.append(r.ev(f"response.{status}", response=r.response(status, usage, incomplete=incomplete)))
     headers = {**SSE_HEADERS, "x-request-id": f"req_sim{r.seq}", **script.headers}
     return Reply(script.status, headers, ops=ops)
-

@@ -390,7 +390,11 @@ class SimServer:
             invalid = Invalid("We could not parse the JSON body of your request.")
         else:
             try:
-                inp = openai_responses.parse(rec.json) if dialect == "responses" else parse_chat(dialect, rec.json)
+                inp = (
+                    openai_responses.parse(rec.json)
+                    if dialect == "responses"
+                    else parse_chat(dialect, rec.json)
+                )
             except Invalid as e:
                 invalid = e
         script: Script | None

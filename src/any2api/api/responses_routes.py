@@ -19,7 +19,7 @@ from starlette.routing import BaseRoute, Route
 from ..core.errors import GatewayError
 from ..core.request import ChatRequest
 from ..formats.openai_responses import DIALECT
-from ..formats.openai_responses.parse import hosted_tools, restore_reasoning
+from ..formats.openai_responses.parse import foreign_items, hosted_tools, restore_reasoning
 from ..gateway import Gateway
 from ..wire.openai_responses import NAME
 from .asgi import Receive, Send
@@ -42,6 +42,15 @@ def prepare(req: ChatRequest, routes: tuple[ModelRoute, ...]) -> None:
                 f"served by provider {provider.name!r}. Remove the tool, or set 'options.hosted_tools: drop' on "
                 "that provider to leave hosted tools out.",
                 param="tools", code="unsupported_tool",
+            )  # fmt: skip
+        items = foreign_items(req)
+        if items:
+            field, kind = items[0]
+            raise GatewayError(
+                "invalid_request",
+                f"Input item '{field}' ({kind}) comes from a tool only the OpenAI Responses API runs; model "
+                f"{req.model!r} is served by provider {provider.name!r}, which cannot take it.",
+                param=field, code="unsupported_content",
             )  # fmt: skip
     restore_reasoning(req, provider.name)
 

@@ -64,6 +64,11 @@ def _d(p: Any) -> dict[str, Any]:
     return d if isinstance(d, dict) else {}
 
 
+def _refused(p: ServerToolCallPart | ServerToolResultPart, target: str, field: str) -> GatewayError:
+    e = unsupported_server_tool(p, target, field)
+    return invalid(str(e), e.param, "unsupported_content")
+
+
 def _refusal(p: TextPart) -> bool:
     return bool(p.provider_details and (p.provider_details.get("openai") or {}).get("refusal"))
 
@@ -101,7 +106,7 @@ def _input_content(p: Part, field: str) -> dict[str, Any]:
             f["filename"] = "file"
         return f
     if isinstance(p, ServerToolCallPart | ServerToolResultPart):
-        raise unsupported_server_tool(p, "OpenAI Responses message", field)
+        raise _refused(p, "OpenAI Responses message", field)
     raise invalid(f"Content of type {p.kind!r} cannot appear in this message ({field}).", field)
 
 
@@ -150,7 +155,7 @@ class _Input:
                 self._result(p, f"{field}.content[{j}]")
             else:
                 content.append(_input_content(p, f"{field}.content[{j}]"))
-        if content or m.role == "user" and not any(isinstance(p, ToolResultPart) for p in m.parts):
+        if content or (m.role == "user" and not any(isinstance(p, ToolResultPart) for p in m.parts)):
             self.items.append({"type": "message", "role": "user", "content": content})
 
     def _result(self, p: ToolResultPart, field: str) -> None:
@@ -173,7 +178,9 @@ class _Input:
                 d = _d(p)
                 enc = d.get("encrypted_content")
                 if isinstance(enc, str) and enc and not is_sealed(enc) and d.get("id"):
-                    summary = d.get("summary") or ([{"type": "summary_text", "text": p.text}] if p.text else [])
+                    summary = d.get("summary") or (
+                        [{"type": "summary_text", "text": p.text}] if p.text else []
+                    )
                     self.items.append({"type": "reasoning", "id": d["id"], "summary": summary,
                                        "encrypted_content": enc})  # fmt: skip
                 # reasoning without this upstream's own blob cannot be verified by it: left out
@@ -181,7 +188,7 @@ class _Input:
                 self.items.append(self._call(p))
             elif isinstance(p, ServerToolCallPart | ServerToolResultPart):
                 if p.wire != NAME:
-                    raise unsupported_server_tool(p, "OpenAI Responses", pf)
+                    raise _refused(p, "OpenAI Responses", pf)
                 self.items.append(dict(p.data))
             elif isinstance(p, ImagePart | FilePart | ToolResultPart):
                 raise invalid(f"An assistant message ({field}) cannot contain {p.kind!r} content.", pf)
@@ -195,7 +202,12 @@ class _Input:
         item: dict[str, Any]
         if d.get("custom") or p.name in self.custom_tools:
             self.custom_calls.add(p.id)
-            item = {"type": "custom_tool_call", "call_id": p.id, "name": name, "input": W.custom_input(p.arguments)}
+            item = {
+                "type": "custom_tool_call",
+                "call_id": p.id,
+                "name": name,
+                "input": W.custom_input(p.arguments),
+            }
         else:
             item = {"type": "function_call", "call_id": p.id, "name": name, "arguments": p.arguments or "{}"}
         if ns:
@@ -353,17 +365,21 @@ class ResponsesParser:
                 out.append(self._start(obj.get("response") or {}))
             return out
         if not self.started:
-            out.append(self._start(obj.get("response") if isinstance(obj.get("response"), dict) else {}))
+            r = obj.get("response")
+            out.append(self._start(r if isinstance(r, dict) else {}))
         oi = obj.get("output_index")
+        if not isinstance(oi, int):
+            oi = -1
         if t == W.ITEM_ADDED:
             self._added(out, oi, obj.get("item") or {})
         elif t == W.PART_ADDED:
             part = obj.get("part") or {}
-            if part.get("type") in ("output_text", "refusal"):
+            ci = obj.get("content_index", 0)
+            if part.get("type") in ("output_text", "refusal") and isinstance(ci, int):
                 refusal = part.get("type") == "refusal"
                 text = str(part.get("refusal" if refusal else "text") or "")
                 tp = TextPart(text, provider_details={"openai": {"refusal": True}} if refusal else None)
-                self.text_parts[(oi, obj.get("content_index", 0))] = self._new(out, tp)
+                self.text_parts[(oi, ci)] = self._new(out, tp)
         elif t in (W.TEXT_DELTA, W.REFUSAL_DELTA):
             idx = self.text_parts.get((oi, obj.get("content_index", 0)))
             if idx is not None and obj.get("delta"):
@@ -395,7 +411,7 @@ class ResponsesParser:
             out.append(ErrorEvent(W.error_from_wire(obj)))
         return out  # other events (annotations, hosted tool progress ...) carry nothing the hub keeps
 
-    def _added(self, out: list[Event], oi: Any, item: dict[str, Any]) -> None:
+    def _added(self, out: list[Event], oi: int, item: dict[str, Any]) -> None:
         it = item.get("type")
         if it == W.REASONING:
             self.by_item[oi] = self._new(out, ReasoningPart(""))
@@ -416,7 +432,7 @@ class ResponsesParser:
         elif it == W.MESSAGE:
             self.kinds[oi] = it
 
-    def _item_done(self, out: list[Event], oi: Any, item: dict[str, Any]) -> None:
+    def _item_done(self, out: list[Event], oi: int, item: dict[str, Any]) -> None:
         it = item.get("type")
         if it == W.MESSAGE:
             content = item.get("content") or []
@@ -445,7 +461,9 @@ class ResponsesParser:
         elif it == W.FUNCTION_CALL:
             if idx is None:
                 self.has_calls = True
-                idx = self._new(out, ToolCallPart(str(item.get("call_id") or ""), str(item.get("name") or ""), ""))
+                idx = self._new(
+                    out, ToolCallPart(str(item.get("call_id") or ""), str(item.get("name") or ""), "")
+                )
             if idx not in self.args_seen and item.get("arguments"):
                 out.append(PartDelta(idx, str(item["arguments"])))
             out.append(PartEnd(idx, _item_details(item, "id", "namespace")))
@@ -479,7 +497,11 @@ class ResponsesParser:
         self.done = True
         if t == W.FAILED:
             err = resp.get("error")
-            out.append(ErrorEvent(W.error_from_wire(err if isinstance(err, dict) else {}, "Upstream response failed")))
+            out.append(
+                ErrorEvent(
+                    W.error_from_wire(err if isinstance(err, dict) else {}, "Upstream response failed")
+                )
+            )
             return out
         inc = resp.get("incomplete_details")
         reason = inc.get("reason") if isinstance(inc, dict) else None
@@ -541,7 +563,11 @@ class OpenAIResponsesProvider(Provider):
         if not isinstance(items, list):
             return True
         for it in items:
-            if isinstance(it, dict) and it.get("type") == "reasoning" and is_sealed(it.get("encrypted_content")):
+            if (
+                isinstance(it, dict)
+                and it.get("type") == "reasoning"
+                and is_sealed(it.get("encrypted_content"))
+            ):
                 return False
         return True
 
@@ -613,7 +639,9 @@ class OpenAIResponsesProvider(Provider):
         try:
             obj = orjson.loads(data)
         except orjson.JSONDecodeError:
-            raise GatewayError("upstream", f"Upstream sent invalid JSON in its stream: {data[:200]!r}") from None
+            raise GatewayError(
+                "upstream", f"Upstream sent invalid JSON in its stream: {data[:200]!r}"
+            ) from None
         return parser.feed(obj)
 
     async def list_models(self) -> list[ModelInfo]:
@@ -621,7 +649,9 @@ class OpenAIResponsesProvider(Provider):
         if not self.config.discover_models:
             return configured
         key = self.config.api_keys[0] if self.config.api_keys else None
-        account = Account(id=f"{self.name}#discover", provider=self.name, api_key=key, proxy=self.config.proxy)
+        account = Account(
+            id=f"{self.name}#discover", provider=self.name, api_key=key, proxy=self.config.proxy
+        )
         doc = await self.get_json(self.models_url, self.headers(account, False), account.proxy, "/models")
         data = doc.get("data") if isinstance(doc, dict) else None
         if not isinstance(data, list):

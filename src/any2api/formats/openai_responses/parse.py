@@ -224,9 +224,9 @@ class _Items:
             t = MESSAGE if "role" in item else ITEM_REFERENCE if "id" in item else None
         if t == MESSAGE:
             self._message(item, field)
-        elif t == FUNCTION_CALL or t == CUSTOM_TOOL_CALL:
+        elif t in (FUNCTION_CALL, CUSTOM_TOOL_CALL):
             self._call(item, field, t == CUSTOM_TOOL_CALL)
-        elif t == FUNCTION_CALL_OUTPUT or t == CUSTOM_TOOL_CALL_OUTPUT:
+        elif t in (FUNCTION_CALL_OUTPUT, CUSTOM_TOOL_CALL_OUTPUT):
             cid = _str(item, "call_id", field)
             assert cid is not None
             if "output" not in item:
@@ -248,7 +248,7 @@ class _Items:
             _expect(isinstance(tools, list), f"{field}.tools", "an array", tools)
             self.extra_tools.extend((f"{field}.tools[{k}]", tool) for k, tool in enumerate(tools))
         elif t == COMPACTION or t in SERVER_TOOL_ITEMS:
-            self._server(item, str(t))
+            self._server(item, str(t), field)
         else:
             raise invalid(
                 f"Invalid value for '{field}.type': {t!r}. Supported values are: "
@@ -295,13 +295,14 @@ class _Items:
         details = _details(custom=custom, namespace=ns, name=name if ns else None, id=item.get("id"))
         self._assistant().append(ToolCallPart(cid, flat_name(ns, name), args, provider_details=details))
 
-    def _server(self, item: dict[str, Any], t: str) -> None:
+    def _server(self, item: dict[str, Any], t: str, field: str) -> None:
         iid = str(item.get("id") or item.get("call_id") or "")
+        where = {NAME: {"field": field}}
         if t.endswith("_output") or t == "mcp_approval_response":
             cid = str(item.get("call_id") or item.get("approval_request_id") or iid)
-            self._assistant().append(ServerToolResultPart(cid, NAME, item))
+            self._assistant().append(ServerToolResultPart(cid, NAME, item, where))
         else:
-            self._assistant().append(ServerToolCallPart(iid, t, NAME, item))
+            self._assistant().append(ServerToolCallPart(iid, t, NAME, item, where))
 
 
 def _reasoning(item: dict[str, Any], field: str) -> ReasoningPart:
@@ -533,6 +534,17 @@ def restore_reasoning(req: ChatRequest, provider: str) -> None:
                 p.text = t if isinstance(t, str) else p.text
                 p.signature = s if isinstance(s, str) else None
                 p.redacted = r if isinstance(r, str) else None
+
+
+def foreign_items(req: ChatRequest) -> list[tuple[str, str]]:
+    """(field, item type) of input items only a Responses upstream can take (hosted tool calls, compaction)."""
+    out: list[tuple[str, str]] = []
+    for m in req.messages:
+        for p in m.parts:
+            if isinstance(p, ServerToolCallPart | ServerToolResultPart) and p.wire == NAME:
+                d = p.provider_details.get(NAME) if p.provider_details else None
+                out.append((str((d or {}).get("field") or "input"), str(p.data.get("type"))))
+    return out
 
 
 def hosted_tools(req: ChatRequest) -> list[str]:

@@ -52,6 +52,19 @@ def seal_reasoning(p: ReasoningPart, provider: str | None) -> str | None:
     return default_sealer().seal(provider, payload)
 
 
+def _tool_echo(t: Any) -> Any:
+    """A tool as the response object lists it: function tools with every field the reference requires."""
+    if not isinstance(t, dict):
+        return t
+    if t.get("type") == "function":
+        return {"type": "function", "description": t.get("description"), "name": t.get("name"),
+                "parameters": t.get("parameters"), "strict": t.get("strict"),
+                **{k: v for k, v in t.items() if k not in ("type", "description", "name", "parameters", "strict")}}  # fmt: skip
+    if t.get("type") == "namespace" and isinstance(t.get("tools"), list):
+        return {**t, "description": t.get("description") or "", "tools": [_tool_echo(x) for x in t["tools"]]}
+    return t
+
+
 class Shape:
     """What every Response object of one request repeats (the echo of the request) and what rendering
     needs to know about it. Built once per request."""
@@ -70,8 +83,9 @@ class Shape:
             d = details(t)
             if d:
                 self.tools[t.name] = d
-        raw_reasoning = extra.get("reasoning") if isinstance(extra.get("reasoning"), dict) else {}
-        raw_text = extra.get("text") if isinstance(extra.get("text"), dict) else {}
+        rr, rt = extra.get("reasoning"), extra.get("text")
+        raw_reasoning: dict[str, Any] = rr if isinstance(rr, dict) else {}
+        raw_text: dict[str, Any] = rt if isinstance(rt, dict) else {}
         tc = req.tool_choice
         self.echo_head: dict[str, Any] = {
             "background": bool(extra.get("background") or False),
@@ -93,9 +107,9 @@ class Shape:
             "text": {
                 "format": raw_text.get("format") or {"type": "text"},
                 "verbosity": raw_text.get("verbosity") or "medium",
-            },  # fmt: skip
+            },
             "tool_choice": extra.get("tool_choice") or "auto",
-            "tools": extra.get("tools") or [],
+            "tools": [_tool_echo(t) for t in extra.get("tools") or ()],
             "top_logprobs": extra.get("top_logprobs") or 0,
             "top_p": req.top_p if req.top_p is not None else 1.0,
             "truncation": extra.get("truncation") or "disabled",
@@ -126,7 +140,9 @@ class Shape:
         body["model"] = model
         body["output"] = output
         body.update(self.echo_tail)
-        if usage is not None:  # the reference has no null usage (OpenAI's own stream sends one before the end)
+        if (
+            usage is not None
+        ):  # the reference has no null usage (OpenAI's own stream sends one before the end)
             body["usage"] = usage_to_wire(usage)
         body.update(self.echo_tail_end)
         return body
@@ -201,7 +217,7 @@ def output_item(
     if isinstance(p, ReasoningPart):
         return reasoning_item(p, iid, shape, provider)
     if isinstance(p, ToolCallPart):
-        return call_item(p, iid, shape)
+        return call_item(p, iid, shape, status)
     if isinstance(p, ImagePart):
         return image_item(p, iid)
     if isinstance(p, ServerToolCallPart | ServerToolResultPart):

@@ -141,7 +141,7 @@ class ResponsesStreamRenderer(StreamRenderer):
 
     def _part_start(self, out: list[bytes], index: int, p: OutputPart) -> None:
         oi = len(self.output)
-        if isinstance(p, ImagePart) or isinstance(p, ServerToolCallPart | ServerToolResultPart):
+        if isinstance(p, (ImagePart, ServerToolCallPart | ServerToolResultPart)):
             item = output_item(p, item_id(p), self.shape, self.provider, "completed")
             if item is None:
                 return  # another wire format's server tool: left out
@@ -192,8 +192,6 @@ class ResponsesStreamRenderer(StreamRenderer):
             self._ev(out, W.ITEM_ADDED, {"output_index": oi, "item": added})
             if part.arguments and not custom:
                 self._ev(out, W.ARGS_DELTA, {"item_id": iid, "output_index": oi, "delta": part.arguments})
-        else:
-            assert_never(part)
 
     def _text_delta(self, out: list[bytes], slot: _Slot, delta: str) -> None:
         if slot.kind == "refusal":
@@ -226,12 +224,11 @@ class ResponsesStreamRenderer(StreamRenderer):
             if e.delta:
                 p.text += e.delta
                 self._summary_delta(out, slot, e.delta)
-        elif isinstance(p, ToolCallPart):
-            if e.delta:
-                p.arguments += e.delta
-                if slot.kind == "call":
-                    self._ev(out, W.ARGS_DELTA, {"item_id": slot.item_id, "output_index": slot.output_index,
-                                                 "delta": e.delta})  # fmt: skip
+        elif isinstance(p, ToolCallPart) and e.delta:
+            p.arguments += e.delta
+            if slot.kind == "call":
+                self._ev(out, W.ARGS_DELTA, {"item_id": slot.item_id, "output_index": slot.output_index,
+                                             "delta": e.delta})  # fmt: skip
 
     def _close(self, out: list[bytes], slot: _Slot, status: str) -> None:
         p = slot.part
@@ -277,10 +274,8 @@ class ResponsesStreamRenderer(StreamRenderer):
         out: list[bytes] = []
         if not self.started:
             self._start(out, "", "", 0)
-        for idx in sorted(self.slots):
-            slot = self.slots.pop(idx)
-            self.output[slot.output_index] = output_item(slot.part, slot.item_id, self.shape, self.provider,
-                                                         "incomplete")  # fmt: skip
+        for idx in sorted(self.slots):  # what was sent so far, closed as incomplete
+            self._close(out, self.slots.pop(idx), "incomplete")
         self.finished = True
         self._ev(
             out,
