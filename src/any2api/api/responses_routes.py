@@ -1,28 +1,48 @@
-"""OpenAI Responses endpoints: ``POST /v1/responses`` (and ``/responses``), the generic chat handler with the
-Responses dialect plus what only this dialect needs once the route is known:
+"""OpenAI Responses endpoints.
 
-* reasoning the gateway sealed into ``encrypted_content`` is opened for the provider the request goes to
-  (``formats.openai_responses.parse.restore_reasoning``);
-* hosted tools (``web_search`` ...) get a clear 400 naming the tool when the model is not served by a
-  Responses upstream, unless that provider's ``options.hosted_tools`` is ``drop``.
+* ``POST /v1/responses`` (and ``/responses``): the generic chat handler with the Responses dialect (with this
+  instance's response store), plus what only this dialect needs once the route is known: reasoning the
+  gateway sealed into ``encrypted_content`` is opened for the provider the request goes to; hosted tools
+  (``web_search`` ...) and their items get a clear 400 when the model is not served by a Responses upstream
+  (unless that provider's ``options.hosted_tools`` is ``drop``).
+* ``GET /v1/responses/{id}``, ``GET /v1/responses/{id}/input_items``, ``DELETE /v1/responses/{id}``: stored
+  responses (``formats/openai_responses/state.py``: in memory, per instance, bounded; only the key that made
+  a response sees it).
+* ``POST /v1/responses/input_tokens``: the input tokens of a request, counted with the routed model's tokenizer.
 
-When the dialect interface gains hooks before routing / after completion (architecture step), this class
-becomes those hooks.
+When the dialect interface gains hooks before routing / after completion (architecture step), the endpoint
+subclass below becomes those hooks.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
 
+import orjson
 from starlette.routing import BaseRoute, Route
 
-from ..core.errors import GatewayError
+from ..core.errors import GatewayError, invalid
 from ..core.request import ChatRequest
-from ..formats.openai_responses import DIALECT
 from ..formats.openai_responses.parse import foreign_items, hosted_tools, restore_reasoning
+from ..formats.openai_responses.state import StatefulResponses, not_found, owner_of, unresolved_previous
 from ..gateway import Gateway
+from ..jsonutil import loads_body
+from ..tokens import count_request_tokens, family_for
 from ..wire.openai_responses import NAME
-from .asgi import Receive, Send
+from .asgi import (
+    ClientGone,
+    Receive,
+    Scope,
+    Send,
+    bearer_token,
+    error_headers,
+    header_map,
+    read_body,
+    send_bytes,
+)
 from .chat import ChatEndpoint, Runtime
 
 if TYPE_CHECKING:
@@ -31,7 +51,7 @@ if TYPE_CHECKING:
 
 
 def prepare(req: ChatRequest, routes: tuple[ModelRoute, ...]) -> None:
-    """What depends on the upstream: hosted tools, sealed reasoning."""
+    """What depends on the upstream: hosted tools and their items, stored ids, sealed reasoning."""
     provider = routes[0].provider
     if provider.dialect != NAME:
         hosted = hosted_tools(req)
@@ -52,6 +72,9 @@ def prepare(req: ChatRequest, routes: tuple[ModelRoute, ...]) -> None:
                 f"{req.model!r} is served by provider {provider.name!r}, which cannot take it.",
                 param=field, code="unsupported_content",
             )  # fmt: skip
+        prev = unresolved_previous(req)
+        if prev is not None:
+            raise not_found(prev, "Previous response", "previous_response_id")
     restore_reasoning(req, provider.name)
 
 
@@ -73,9 +96,119 @@ class ResponsesEndpoint(ChatEndpoint):
         await super()._stream(receive, send, gw, client, routes, req, started)
 
 
+Handler = Callable[[Gateway, Scope, dict[str, str], bytes], Awaitable[tuple[int, bytes]]]
+
+
+class StateEndpoint:
+    """An authenticated JSON endpoint with errors in OpenAI's shape."""
+
+    def __init__(self, rt: Runtime, dialect: StatefulResponses, fn: Handler) -> None:
+        self.rt = rt
+        self.dialect = dialect
+        self.fn = fn
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        gw = self.rt.gateway
+        headers = header_map(scope)
+        try:
+            await gw.auth.authenticate(bearer_token(headers))
+            body = (
+                await read_body(receive, headers, gw.config.server.max_body_bytes)
+                if scope["method"] == "POST"
+                else b""
+            )
+            status, out = await self.fn(gw, scope, headers, body)
+        except GatewayError as e:
+            await send_bytes(
+                send, self.dialect.error_status(e), self.dialect.render_error(e), error_headers(e)
+            )
+            return
+        except ClientGone:
+            return
+        await send_bytes(send, status, out)
+
+
+def _query(scope: Scope) -> dict[str, str]:
+    q = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    return {k: v[-1] for k, v in q.items()}
+
+
 def build_routes(rt: Runtime) -> list[BaseRoute]:
-    endpoint = ResponsesEndpoint(rt, DIALECT)
+    dialect = StatefulResponses()
+    store = dialect.store
+    endpoint = ResponsesEndpoint(rt, dialect)
+
+    async def retrieve(gw: Gateway, scope: Scope, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
+        rid = scope["path_params"]["response_id"]
+        entry = store.get(rid, owner_of(headers))
+        if entry is None:
+            raise not_found(rid)
+        return 200, orjson.dumps(entry.response)
+
+    async def delete(gw: Gateway, scope: Scope, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
+        rid = scope["path_params"]["response_id"]
+        if not store.delete(rid, owner_of(headers)):
+            raise not_found(rid)
+        return 200, orjson.dumps({"id": rid, "object": "response", "deleted": True})
+
+    async def input_items(
+        gw: Gateway, scope: Scope, headers: dict[str, str], body: bytes
+    ) -> tuple[int, bytes]:
+        rid = scope["path_params"]["response_id"]
+        entry = store.get(rid, owner_of(headers))
+        if entry is None:
+            raise not_found(rid)
+        q = _query(scope)
+        order = q.get("order", "desc")
+        if order not in ("asc", "desc"):
+            raise invalid(
+                f"Invalid value for 'order': {order!r}. Supported values are: 'asc' and 'desc'.", "order"
+            )
+        try:
+            limit = int(q.get("limit", "20"))
+        except ValueError:
+            raise invalid("'limit' must be an integer.", "limit") from None
+        if not 1 <= limit <= 100:
+            raise invalid("'limit' must be between 1 and 100.", "limit")
+        items: list[dict[str, Any]] = list(
+            entry.input_items if order == "asc" else reversed(entry.input_items)
+        )
+        after = q.get("after")
+        if after:
+            ids = [it.get("id") for it in items]
+            if after not in ids:
+                raise not_found(after, "Item", "after")
+            items = items[ids.index(after) + 1 :]
+        page = items[:limit]
+        return 200, orjson.dumps({"object": "list", "data": page, "first_id": page[0]["id"] if page else None,
+                                  "last_id": page[-1]["id"] if page else None, "has_more": len(items) > limit})  # fmt: skip
+
+    async def input_tokens(
+        gw: Gateway, scope: Scope, headers: dict[str, str], body: bytes
+    ) -> tuple[int, bytes]:
+        client = await gw.auth.authenticate(bearer_token(headers))
+        obj = loads_body(body)
+        if isinstance(obj, dict):
+            obj = {**obj, "store": False}
+        req = dialect.parse_request(obj, headers)
+        client.check_model(req.model)
+        route = gw.router.resolve(req.model)[0]
+        family = family_for(route.model, route.provider.config.type)
+        n = await asyncio.to_thread(count_request_tokens, req, family)
+        return 200, orjson.dumps({"object": "response.input_tokens", "input_tokens": n})
+
+    def ep(fn: Handler) -> StateEndpoint:
+        return StateEndpoint(rt, dialect, fn)
+
     return [
         Route("/v1/responses", endpoint, methods=["POST"]),
         Route("/responses", endpoint, methods=["POST"]),
+        Route("/v1/responses/input_tokens", ep(input_tokens), methods=["POST"]),
+        Route("/responses/input_tokens", ep(input_tokens), methods=["POST"]),
+        Route("/v1/responses/{response_id}", ep(retrieve), methods=["GET"]),
+        Route("/v1/responses/{response_id}", ep(delete), methods=["DELETE"]),
+        Route("/v1/responses/{response_id}/input_items", ep(input_items), methods=["GET"]),
+        Route("/responses/{response_id}", ep(retrieve), methods=["GET"]),
+        Route("/responses/{response_id}", ep(delete), methods=["DELETE"]),
+        Route("/responses/{response_id}/input_items", ep(input_items), methods=["GET"]),
     ]

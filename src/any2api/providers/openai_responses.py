@@ -558,7 +558,11 @@ class OpenAIResponsesProvider(Provider):
 
     def can_forward(self, body: dict[str, Any]) -> bool:
         """Bytes pass through unless the input carries reasoning this gateway sealed (for another upstream):
-        the translating path drops what this upstream could not open."""
+        the translating path drops what this upstream could not open; or it continues a response this gateway
+        stored."""
+        prev = body.get("previous_response_id")
+        if isinstance(prev, str) and prev.startswith(W.LOCAL_ID_PREFIX):
+            return False  # a response stored by this gateway: the conversation is expanded here
         items = body.get("input")
         if not isinstance(items, list):
             return True

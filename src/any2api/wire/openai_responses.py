@@ -201,6 +201,10 @@ def error_from_wire(obj: dict[str, Any], what: str = "Upstream error") -> Gatewa
 # ------------------------------------------------------------------------------------------ ids
 
 
+LOCAL_ID_PREFIX: Final = "resp_a2a"
+"""Ids of responses this gateway stores itself (continuing one never passes through to an upstream)."""
+
+
 def new_id(prefix: str) -> str:
     """An id in OpenAI's style (``resp_``, ``msg_``, ``rs_``, ``fc_``, ``ctc_`` + 48 hex digits)."""
     return f"{prefix}_{os.urandom(24).hex()}"

@@ -15,6 +15,7 @@ for upstreams without namespaces; the tool's ``provider_details`` keep the parts
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -56,6 +57,7 @@ HUB_FIELDS = frozenset({
 """Body fields held by the hub request itself (everything else is kept in ``vendor_extra``)."""
 
 ROLES = ("user", "assistant", "system", "developer")
+Resolver = Callable[[str], "dict[str, Any] | None"]
 ITEM_TYPES = (
     MESSAGE, FUNCTION_CALL, FUNCTION_CALL_OUTPUT, CUSTOM_TOOL_CALL, CUSTOM_TOOL_CALL_OUTPUT, REASONING,
     ITEM_REFERENCE, ADDITIONAL_TOOLS, COMPACTION, *sorted(SERVER_TOOL_ITEMS),
@@ -202,8 +204,10 @@ class _Items:
     """Input items -> hub messages. Consecutive model-side items (assistant messages, reasoning, calls)
     form one assistant message, as the other wire formats have it."""
 
-    def __init__(self, check_calls: bool = True) -> None:
+    def __init__(self, check_calls: bool = True, resolve: Resolver | None = None) -> None:
         self.check_calls = check_calls
+        self.resolve = resolve
+        """Stored items by id, for ``item_reference`` (None: no storage)."""
         """Refuse an output whose call_id matches no call sent before it."""
         self.messages: list[Message] = []
         self.calls: dict[str, bool] = {}
@@ -241,6 +245,14 @@ class _Items:
         elif t == REASONING:
             self._assistant().append(_reasoning(item, field))
         elif t == ITEM_REFERENCE:
+            iid = item.get("id")
+            found = self.resolve(iid) if self.resolve is not None and isinstance(iid, str) else None
+            if found is not None and found.get("type") != ITEM_REFERENCE:
+                self.add(found, field)
+                return
+            if self.resolve is not None:
+                raise GatewayError("not_found", f"Item with id '{iid}' not found.", param=f"{field}.id",
+                                   code="not_found")  # fmt: skip
             raise invalid(f"Item references ('{field}') need stored responses: this gateway keeps none. Send the "
                           "full item instead.", field, "item_reference_not_supported")  # fmt: skip
         elif t == ADDITIONAL_TOOLS:
@@ -426,10 +438,11 @@ def _num(body: dict[str, Any], key: str) -> float | None:
     return float(v)
 
 
-def parse_request(body: Any) -> ChatRequest:
+def parse_request(body: Any, resolve: Resolver | None = None) -> ChatRequest:
+    """``resolve``: stored items by id (for ``item_reference``); None where nothing is stored."""
     model, stream = peek(body)
-    # with previous_response_id the calls may be in the stored conversation (checked when it is loaded)
-    items = _Items(check_calls=body.get("previous_response_id") is None)
+    # with an upstream's previous_response_id the calls may be in its stored conversation
+    items = _Items(check_calls=body.get("previous_response_id") is None, resolve=resolve)
     instructions = body.get("instructions")
     if instructions is not None:
         if isinstance(instructions, str):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import time
+from collections.abc import Callable
 from typing import Any, assert_never
 
 import orjson
@@ -20,6 +22,7 @@ from ...core.parts import (
 from ...core.request import ChatRequest
 from ...core.response import ChatResponse, FinishReason, Usage
 from ...core.seal import default_sealer, is_sealed
+from ...wire import openai_responses as W
 from ...wire.openai_responses import NAME, custom_input, new_id, status_for, usage_to_wire
 
 ENCRYPTED_REASONING = "reasoning.encrypted_content"
@@ -69,13 +72,20 @@ class Shape:
     """What every Response object of one request repeats (the echo of the request) and what rendering
     needs to know about it. Built once per request."""
 
-    __slots__ = ("custom", "echo_head", "echo_tail", "echo_tail_end", "include_encrypted", "model", "tools")
+    __slots__ = ("custom", "echo_head", "echo_tail", "echo_tail_end", "include_encrypted", "model", "seal", "sink",
+                 "tools")  # fmt: skip
 
     def __init__(self, req: ChatRequest) -> None:
         extra = req.extra_for(NAME)
         self.model = req.model
         include = extra.get("include")
         self.include_encrypted = isinstance(include, list) and ENCRYPTED_REASONING in include
+        sink = extra.get("_sink")
+        self.sink: Callable[[dict[str, Any], list[dict[str, Any]]], None] | None = (
+            sink if callable(sink) else None
+        )
+        """Stores the finished response (``store: true``); its copy keeps reasoning sealed for continuations."""
+        self.seal = self.include_encrypted or self.sink is not None
         self.custom: frozenset[str] = frozenset(extra.get("_custom") or ())
         self.tools: dict[str, dict[str, Any]] = {}
         """flat tool name -> its ``openai_responses`` details (namespace, original name, custom)."""
@@ -97,7 +107,7 @@ class Shape:
         }
         self.echo_tail: dict[str, Any] = {
             "parallel_tool_calls": tc.parallel if tc is not None and tc.parallel is not None else True,
-            "previous_response_id": extra.get("previous_response_id"),
+            "previous_response_id": extra.get("previous_response_id") or extra.get("_previous_response_id"),
             "prompt_cache_key": extra.get("prompt_cache_key"),
             "reasoning": {"effort": raw_reasoning.get("effort"), "summary": raw_reasoning.get("summary")},
             "safety_identifier": extra.get("safety_identifier"),
@@ -116,6 +126,17 @@ class Shape:
         }
         self.echo_tail_end: dict[str, Any] = {"user": req.user} if req.user is not None else {}
         self.echo_tail_end["metadata"] = req.metadata or {}
+
+    def client_view(self, item: dict[str, Any]) -> dict[str, Any]:
+        """An output item as the client gets it (sealed reasoning only when it asked for it)."""
+        if self.include_encrypted or "encrypted_content" not in item:
+            return item
+        return {k: v for k, v in item.items() if k != "encrypted_content"}
+
+    def response_id(self, upstream_id: str) -> str:
+        if self.sink is not None:  # stored here: an id of ours (continuations never pass through)
+            return W.LOCAL_ID_PREFIX + os.urandom(22).hex()
+        return upstream_id if upstream_id.startswith("resp_") else W.new_id("resp")
 
     def tool_info(self, p: ToolCallPart) -> tuple[bool, str | None, str]:
         """(custom, namespace, name) of a call, from the part's own details or the request's tools."""
@@ -167,7 +188,7 @@ def reasoning_item(p: ReasoningPart, item_id: str, shape: Shape, provider: str |
     item: dict[str, Any] = {"id": item_id, "type": "reasoning", "summary": []}
     if p.text:
         item["summary"] = [{"type": "summary_text", "text": p.text}]
-    if shape.include_encrypted:
+    if shape.seal:
         item["encrypted_content"] = seal_reasoning(p, provider)
     return item
 
@@ -225,10 +246,6 @@ def output_item(
     assert_never(p)
 
 
-def response_id(upstream_id: str) -> str:
-    return upstream_id if upstream_id.startswith("resp_") else new_id("resp")
-
-
 def terminal(reason: FinishReason | None) -> tuple[str, str | None, dict[str, Any] | None]:
     """(status, incomplete reason, error object) of a finished response."""
     status, incomplete = status_for(reason)
@@ -244,13 +261,17 @@ def response_object(resp: ChatResponse, req: ChatRequest, shape: Shape | None = 
     shape = shape or Shape(req)
     status, incomplete, error = terminal(resp.finish_reason)
     item_status = "incomplete" if status == "incomplete" else "completed"
-    output: list[dict[str, Any]] = []
+    full: list[dict[str, Any]] = []
     for p in resp.parts:
         item = output_item(p, item_id(p), shape, resp.provider, item_status)
         if item is not None:
-            output.append(item)
-    return shape.response(response_id(resp.id), resp.created or int(time.time()), resp.model or req.model, status,
-                          output, resp.usage or Usage(), incomplete=incomplete, error=error)  # fmt: skip
+            full.append(item)
+    obj = shape.response(shape.response_id(resp.id), resp.created or int(time.time()), resp.model or req.model,
+                         status, [shape.client_view(i) for i in full], resp.usage or Usage(), incomplete=incomplete,
+                         error=error)  # fmt: skip
+    if shape.sink is not None:
+        shape.sink(obj, full)
+    return obj
 
 
 def render_response(resp: ChatResponse, req: ChatRequest) -> bytes:

@@ -34,7 +34,7 @@ from ...core.response import Usage
 from ...wire import openai_responses as W
 from ...wire.openai_responses import custom_input
 from ..base import StreamRenderer
-from .render import Shape, details, is_refusal, item_id, output_item, response_id, terminal
+from .render import Shape, details, is_refusal, item_id, output_item, terminal
 
 
 @dataclass(slots=True)
@@ -72,6 +72,8 @@ class ResponsesStreamRenderer(StreamRenderer):
         self.finished = False
         self.slots: dict[int, _Slot] = {}
         self.output: list[dict[str, Any] | None] = []
+        self.full: list[dict[str, Any] | None] = []
+        """The items as stored (reasoning sealed even when the client did not ask for it)."""
         self.usage: Usage | None = None
 
     # ------------------------------------------------------------------------------------- framing
@@ -85,9 +87,13 @@ class ResponsesStreamRenderer(StreamRenderer):
         items = [i for i in self.output if i is not None]
         return self.shape.response(self.rid, self.created, self.model, status, items, self.usage, **kw)
 
+    def _store(self, resp: dict[str, Any]) -> None:
+        if self.shape.sink is not None:
+            self.shape.sink(resp, [i for i in self.full if i is not None])
+
     def _start(self, out: list[bytes], rid: str, model: str, created: int) -> None:
         self.started = True
-        self.rid = response_id(rid)
+        self.rid = self.shape.response_id(rid)
         self.model = model or self.model
         self.created = created or int(time.time())
         shell = self.shape.response(self.rid, self.created, self.model, "in_progress", [], None)
@@ -128,6 +134,7 @@ class ResponsesStreamRenderer(StreamRenderer):
             if "usage" not in resp:
                 resp["usage"] = W.usage_to_wire(Usage())
             self._ev(out, etype, {"response": resp})
+            self._store(resp)
         elif isinstance(e, ErrorEvent):
             out.append(self.error(e.error))
         else:
@@ -145,6 +152,7 @@ class ResponsesStreamRenderer(StreamRenderer):
             item = output_item(p, item_id(p), self.shape, self.provider, "completed")
             if item is None:
                 return  # another wire format's server tool: left out
+            self.full.append(item)
             self.output.append(item)
             self._ev(out, W.ITEM_ADDED, {"output_index": oi, "item": item})
             self._ev(out, W.ITEM_DONE, {"output_index": oi, "item": item})
@@ -152,6 +160,7 @@ class ResponsesStreamRenderer(StreamRenderer):
         part = _copy(p)
         iid = item_id(p)
         self.output.append(None)
+        self.full.append(None)
         if isinstance(part, TextPart):
             refusal = is_refusal(part)
             slot = self.slots[index] = _Slot("refusal" if refusal else "text", oi, iid, part)
@@ -262,7 +271,9 @@ class ResponsesStreamRenderer(StreamRenderer):
                 _, _, name = self.shape.tool_info(p)
                 self._ev(out, W.ARGS_DONE, {"item_id": iid, "output_index": oi, "name": name,
                                             "arguments": p.arguments})  # fmt: skip
-        item = output_item(p, iid, self.shape, self.provider, status)
+        full = output_item(p, iid, self.shape, self.provider, status)
+        item = self.shape.client_view(full) if full is not None else None
+        self.full[oi] = full
         self.output[oi] = item
         self._ev(out, W.ITEM_DONE, {"output_index": oi, "item": item})
 
@@ -282,7 +293,9 @@ class ResponsesStreamRenderer(StreamRenderer):
             W.ERROR,
             {k: v for k, v in W.error_event(err, 0).items() if k not in ("type", "sequence_number")},
         )
-        self._ev(out, W.FAILED, {"response": self._response("failed", error=W.failed_error(err))})
+        resp = self._response("failed", error=W.failed_error(err))
+        self._ev(out, W.FAILED, {"response": resp})
+        self._store(resp)
         return b"".join(out)
 
     def end(self) -> bytes:
