@@ -71,7 +71,7 @@ def test_previous_response_id_continues_a_deepseek_tool_turn(gw, sim, stream):
     )
     # a third turn chains through both
     sim.enqueue(Script([Text("Bye.")]))
-    status, out3 = post(gw, {"model": MODELS["ant"], "previous_response_id": out["id"], "input": "thanks"})
+    status, _ = post(gw, {"model": MODELS["ant"], "previous_response_id": out["id"], "input": "thanks"})
     assert status == 200
     assert [m["role"] for m in sim.last.json["messages"]] == [
         "user",
@@ -105,9 +105,7 @@ def test_continuation_through_a_responses_upstream_is_translated(gw, sim):
     status, second = post(gw, {"model": MODELS["respx"], "input": "two"})
     assert second["id"].startswith("resp_a2a")
     sim.enqueue(Script([Text("third")]))
-    status, third = post(
-        gw, {"model": MODELS["resp"], "previous_response_id": second["id"], "input": "three"}
-    )
+    status, _ = post(gw, {"model": MODELS["resp"], "previous_response_id": second["id"], "input": "three"})
     assert status == 200
     sent = sim.last.json
     assert "previous_response_id" not in sent
