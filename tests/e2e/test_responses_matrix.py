@@ -267,7 +267,11 @@ def test_structured_output(gw, sim, up):
     sim.enqueue(Script([Text('{"n": 42}')]))
     status, obj = post(gw, {"model": MODELS[up], "input": "n?", "text": {"format": fmt, "verbosity": "low"}})
     if up == "ant":
-        assert status == 400 and obj["error"]["param"] == "response_format"
+        assert (
+            status == 400
+            and obj["error"]["param"] == "text.format"
+            and "text.format" in obj["error"]["message"]
+        )
         return
     assert status == 200 and summarize(obj)["items"] == [("message", '{"n": 42}')]
     assert obj["text"] == {"format": fmt, "verbosity": "low"}

@@ -78,6 +78,21 @@ def prepare(req: ChatRequest, routes: tuple[ModelRoute, ...]) -> None:
     restore_reasoning(req, provider.name)
 
 
+PARAMS = {
+    "response_format": "text.format",
+    "max_tokens": "max_output_tokens",
+    "reasoning_effort": "reasoning.effort",
+}
+"""Hub / other-dialect parameter names an upstream's refusal may name -> the Responses field."""
+
+
+def _own_param(e: GatewayError) -> GatewayError:
+    if e.param in PARAMS:
+        e.message = e.message.replace(e.param, PARAMS[e.param])
+        e.param = PARAMS[e.param]
+    return e
+
+
 class ResponsesEndpoint(ChatEndpoint):
     """The chat handler with the Responses dialect and the per-route preparation above."""
 
@@ -86,14 +101,20 @@ class ResponsesEndpoint(ChatEndpoint):
         started: float,
     ) -> None:  # fmt: skip
         prepare(req, routes)
-        await super()._complete(send, gw, client, routes, req, started)
+        try:
+            await super()._complete(send, gw, client, routes, req, started)
+        except GatewayError as e:
+            raise _own_param(e) from None
 
     async def _stream(
         self, receive: Receive, send: Send, gw: Gateway, client: Client, routes: tuple[ModelRoute, ...],
         req: ChatRequest, started: float,
     ) -> None:  # fmt: skip
         prepare(req, routes)
-        await super()._stream(receive, send, gw, client, routes, req, started)
+        try:
+            await super()._stream(receive, send, gw, client, routes, req, started)
+        except GatewayError as e:
+            raise _own_param(e) from None
 
 
 Handler = Callable[[Gateway, Scope, dict[str, str], bytes], Awaitable[tuple[int, bytes]]]
