@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
+import json
+
 import openai
 import pytest
 
 from tests.e2e.responses_helpers import CONFIG, KEY, MODELS, client, post
 from tests.rawhttp import request
 from tests.schemas.responses_schema import check
-from tests.sim import Reasoning, Script, Text, ToolCall
+from tests.sim import Reasoning, Script, Text, ToolCall, Usage
 
 OTHER = "sk-other-client"
 WEATHER = {"type": "function", "name": "get_weather", "parameters": {"type": "object", "properties": {}}}
@@ -141,3 +143,46 @@ def test_input_tokens(gw):
     r = request("POST", gw.url + "/v1/responses/input_tokens", {"model": "nope/x", "input": "x"},
                 {"Authorization": f"Bearer {KEY}"})  # fmt: skip
     assert r.status == 404
+
+
+def test_compact_by_summarising_then_continue(gw, sim):
+    hist = [{"role": "user", "content": "Build a parser."},
+            {"type": "function_call", "call_id": "c1", "name": "get_weather", "arguments": "{}"},
+            {"type": "function_call_output", "call_id": "c1", "output": "done"},
+            {"role": "assistant", "content": "Parser built."}]  # fmt: skip
+    sim.enqueue(Script([Text("We built a parser; tests pass.")], usage=Usage(40, 8)))
+    r = request("POST", gw.url + "/v1/responses/compact", {"model": MODELS["ds"], "input": hist, "tools": [WEATHER]},
+                {"Authorization": f"Bearer {KEY}"})  # fmt: skip
+    assert r.status == 200, r.body
+    obj = r.json()
+    check("CompactResource", obj)
+    assert obj["object"] == "response.compaction" and obj["usage"]["input_tokens"] == 40
+    assert [it["type"] for it in obj["output"]] == ["message", "compaction"]
+    sent = sim.last.json
+    assert sent["messages"][-1]["role"] == "user" and "Summarize" in sent["messages"][-1]["content"]
+    assert sent["tool_choice"] == "none"
+    # the compacted history continues on any upstream
+    for up in ("ant", "oai"):
+        sim.enqueue(Script([Text("Next step.")]))
+        status, _ = post(
+            gw, {"model": MODELS[up], "input": [*obj["output"], {"role": "user", "content": "Go on."}]}
+        )
+        assert status == 200
+        assert "We built a parser; tests pass." in json.dumps(sim.last.json)
+
+
+def test_compact_passes_through_to_a_responses_upstream(gw, sim):
+    upstream = {"id": "resp_x", "object": "response.compaction", "created_at": 1, "output": [
+        {"type": "compaction", "id": "cmp_1", "encrypted_content": "gAAAAB-openai"}],
+        "usage": {"input_tokens": 1, "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+                  "output_tokens": 1, "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": 2}}  # fmt: skip
+    sim.enqueue(Script.reply(200, upstream), path="/v1/responses/compact")
+    r = request("POST", gw.url + "/v1/responses/compact", {"model": MODELS["resp"], "input": "hi"},
+                {"Authorization": f"Bearer {KEY}"})  # fmt: skip
+    assert r.status == 200 and r.json() == upstream
+    assert sim.last.path == "/v1/responses/compact" and sim.last.json["model"] == "sim-gpt"
+    # OpenAI's own compaction item goes back only to a Responses upstream
+    status, err = post(
+        gw, {"model": MODELS["oai"], "input": [*upstream["output"], {"role": "user", "content": "x"}]}
+    )
+    assert status == 400 and err["error"]["param"] == "input[0]"

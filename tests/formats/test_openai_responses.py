@@ -323,3 +323,31 @@ def test_render_error_shape():
     )
     assert body == {"error": {"message": "slow down", "type": "rate_limit_error", "param": None,
                               "code": "rate_limit_exceeded"}}  # fmt: skip
+
+
+def test_response_store_bounds_owner_and_expiry():
+    from any2api.formats.openai_responses.state import ResponseStore, Stored
+
+    def entry(owner: str, text: str) -> Stored:
+        item = {
+            "id": f"msg_{text[:3]}",
+            "type": "message",
+            "role": "user",
+            "content": [{"type": "input_text", "text": text}],
+        }
+        return Stored(owner, {"id": "r", "output": []}, [item], [item], 0.0)
+
+    s = ResponseStore(max_responses=2, max_bytes=10_000)
+    s.put("r1", entry("a", "one"))
+    s.put("r2", entry("a", "two"))
+    assert s.get("r1", "a") is not None and s.get("r1", "b") is None and s.item("msg_one", "a") is not None
+    s.put("r3", entry("a", "three"))
+    assert s.get("r1", "a") is None and s.item("msg_one", "a") is None  # evicted with its items
+    s.put("big", entry("a", "x" * 9_000))
+    assert s.get("r2", "a") is None and s.get("big", "a") is not None  # bytes bound
+    s.put("huge", entry("a", "y" * 20_000))
+    assert s.get("huge", "a") is None  # larger than the store: not kept
+    assert not s.delete("big", "b") and s.delete("big", "a") and s.size == s.get("r3", "a").size
+    s.retention = -1
+    s.put("old", entry("a", "old"))
+    assert s.get("old", "a") is None

@@ -9,6 +9,8 @@
   responses (``formats/openai_responses/state.py``: in memory, per instance, bounded; only the key that made
   a response sees it).
 * ``POST /v1/responses/input_tokens``: the input tokens of a request, counted with the routed model's tokenizer.
+* ``POST /v1/responses/compact``: passed through to a Responses upstream; elsewhere a summarising call to the
+  routed model (``formats/openai_responses/compact.py``).
 
 When the dialect interface gains hooks before routing / after completion (architecture step), the endpoint
 subclass below becomes those hooks.
@@ -24,14 +26,17 @@ from urllib.parse import parse_qs
 import orjson
 from starlette.routing import BaseRoute, Route
 
+from ..core.accumulator import accumulate_async
 from ..core.errors import GatewayError, invalid
 from ..core.request import ChatRequest
+from ..formats.openai_responses.compact import compacted, summary_request
 from ..formats.openai_responses.parse import foreign_items, hosted_tools, restore_reasoning
 from ..formats.openai_responses.state import StatefulResponses, not_found, owner_of, unresolved_previous
 from ..gateway import Gateway
 from ..jsonutil import loads_body
 from ..tokens import count_request_tokens, family_for
-from ..wire.openai_responses import NAME
+from ..upstream import read_body as read_upstream
+from ..wire.openai_responses import COMPACT_HEADER, NAME
 from .asgi import (
     ClientGone,
     Receive,
@@ -218,6 +223,28 @@ def build_routes(rt: Runtime) -> list[BaseRoute]:
         n = await asyncio.to_thread(count_request_tokens, req, family)
         return 200, orjson.dumps({"object": "response.input_tokens", "input_tokens": n})
 
+    async def compact(gw: Gateway, scope: Scope, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
+        client = await gw.auth.authenticate(bearer_token(headers))
+        obj = loads_body(body)
+        if isinstance(obj, dict):
+            obj = {**obj, "store": False}
+            obj.pop("stream", None)
+        req = dialect.parse_request(obj, headers)
+        client.check_model(req.model)
+        routes = gw.router.resolve(req.model)
+        if all(r.provider.dialect == NAME and r.provider.passthrough for r in routes):
+            fwd = await gw.forward(routes, obj, False, {**headers, COMPACT_HEADER: "1"})
+            try:
+                raw = await read_upstream(fwd.response, gw.config.server.timeouts.idle)
+            finally:
+                fwd.response.release()
+                await fwd.release(None)
+            return 200, raw
+        summary = summary_request(req)
+        prepare(summary, routes)
+        resp = await accumulate_async(gw.events(summary, routes))
+        return 200, orjson.dumps(compacted(obj, resp))
+
     def ep(fn: Handler) -> StateEndpoint:
         return StateEndpoint(rt, dialect, fn)
 
@@ -225,6 +252,8 @@ def build_routes(rt: Runtime) -> list[BaseRoute]:
         Route("/v1/responses", endpoint, methods=["POST"]),
         Route("/responses", endpoint, methods=["POST"]),
         Route("/v1/responses/input_tokens", ep(input_tokens), methods=["POST"]),
+        Route("/v1/responses/compact", ep(compact), methods=["POST"]),
+        Route("/responses/compact", ep(compact), methods=["POST"]),
         Route("/responses/input_tokens", ep(input_tokens), methods=["POST"]),
         Route("/v1/responses/{response_id}", ep(retrieve), methods=["GET"]),
         Route("/v1/responses/{response_id}", ep(delete), methods=["DELETE"]),

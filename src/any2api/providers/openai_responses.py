@@ -1,7 +1,8 @@
 """The OpenAI Responses API as an upstream: hub request -> Responses body; Responses JSON / SSE -> hub events.
 
 Configuration (``type: openai_responses``): ``base_url`` is the API root with ``/v1`` (default OpenAI's),
-``chat_path`` defaults to ``/responses``, ``auth_header`` to ``bearer``. A Responses client over this upstream
+``chat_path`` defaults to ``/responses``, ``auth_header`` to ``bearer``; ``param_drops`` lists body fields a
+vendor's Responses API rejects (removed on both paths). A Responses client over this upstream
 takes the byte pass-through path (usage sniffed from the terminal event) unless its input carries reasoning
 this gateway sealed for another upstream.
 
@@ -540,6 +541,8 @@ class OpenAIResponsesProvider(Provider):
         self.models_url = base + (config.models_path or "/models")
         self._base_headers = {"Content-Type": "application/json", **config.headers}
         self._headers_cache: dict[str | None, dict[str, str]] = {}
+        self.drops = tuple(config.param_drops)
+        """Body fields this vendor rejects (``param_drops``), removed on both paths."""
 
     def headers(self, account: Account, stream: bool) -> dict[str, str]:
         key = account.api_key
@@ -585,10 +588,16 @@ class OpenAIResponsesProvider(Provider):
     ) -> aiohttp.ClientResponse:
         out = dict(body)
         out["model"] = model
-        return await self.post(self.url, orjson.dumps(out), self.headers(account, stream), account.proxy)
+        for k in self.drops:
+            out.pop(k, None)
+        url = self.url + "/compact" if headers and headers.get(W.COMPACT_HEADER) else self.url
+        return await self.post(url, orjson.dumps(out), self.headers(account, stream), account.proxy)
 
     async def stream(self, req: ChatRequest, model: str, account: Account) -> AsyncGenerator[Event, None]:
-        body = orjson.dumps(build_body(req, model))
+        built = build_body(req, model)
+        for k in self.drops:
+            built.pop(k, None)
+        body = orjson.dumps(built)
         resp = await self.post(self.url, body, self.headers(account, req.stream), account.proxy)
         try:
             if not req.stream:

@@ -201,6 +201,9 @@ def error_from_wire(obj: dict[str, Any], what: str = "Upstream error") -> Gatewa
 # ------------------------------------------------------------------------------------------ ids
 
 
+COMPACT_HEADER: Final = "x-any2api-responses-compact"
+"""Set (by the gateway) in the headers given to ``Provider.forward``: forward to the ``/compact`` endpoint."""
+
 LOCAL_ID_PREFIX: Final = "resp_a2a"
 """Ids of responses this gateway stores itself (continuing one never passes through to an upstream)."""
 

@@ -49,6 +49,7 @@ from ...wire.openai_responses import (
     SERVER_TOOL_ITEMS,
     custom_arguments,
 )
+from .compact import SUMMARY_PREFIX, open_compaction
 
 HUB_FIELDS = frozenset({
     "model", "input", "stream", "max_output_tokens", "temperature", "top_p", "parallel_tool_calls", "metadata",
@@ -259,6 +260,10 @@ class _Items:
             tools = item.get("tools")
             _expect(isinstance(tools, list), f"{field}.tools", "an array", tools)
             self.extra_tools.extend((f"{field}.tools[{k}]", tool) for k, tool in enumerate(tools))
+        elif t == COMPACTION and is_sealed(item.get("encrypted_content")):
+            summary = open_compaction(item["encrypted_content"])
+            if summary is not None:  # ours (see compact.py); one that does not open is dropped
+                self.messages.append(Message("user", [TextPart(SUMMARY_PREFIX + summary)]))
         elif t == COMPACTION or t in SERVER_TOOL_ITEMS:
             self._server(item, str(t), field)
         else:

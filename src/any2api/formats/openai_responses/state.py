@@ -32,6 +32,8 @@ from .render import render_response
 from .stream import ResponsesStreamRenderer
 
 MAX_RESPONSES = 1000
+MAX_BYTES = 64 * 1024 * 1024
+"""About this much text (inputs, images as data URLs included) is kept at most; the oldest go first."""
 RETENTION_SECONDS = 3600.0
 SINK = "_sink"
 """``vendor_extra`` key of the callback that stores the finished response (see :class:`Sink`)."""
@@ -48,14 +50,18 @@ class Stored:
     """Every item up to and including this response's output (reasoning sealed), for continuations."""
     expires: float
     item_ids: list[str] = field(default_factory=list)
+    size: int = 0
 
 
 class ResponseStore:
     """Bounded, expiring, per-instance storage of responses and their items."""
 
-    def __init__(self, max_responses: int = MAX_RESPONSES, retention: float = RETENTION_SECONDS) -> None:
+    def __init__(self, max_responses: int = MAX_RESPONSES, retention: float = RETENTION_SECONDS,
+                 max_bytes: int = MAX_BYTES) -> None:  # fmt: skip
         self.max = max_responses
+        self.max_bytes = max_bytes
         self.retention = retention
+        self.size = 0
         self._responses: OrderedDict[str, Stored] = OrderedDict()
         self._items: dict[str, tuple[str, dict[str, Any]]] = {}
 
@@ -64,17 +70,23 @@ class ResponseStore:
         if old is not None:
             self._forget_items(old)
         entry.expires = time.monotonic() + self.retention
+        entry.size = _approx_size(entry.input_items) + _approx_size(entry.response.get("output"))
+        if entry.size > self.max_bytes:
+            return  # larger than the whole store: not kept
         for it in (*entry.input_items, *entry.response.get("output", ())):
             iid = it.get("id") if isinstance(it, dict) else None
             if isinstance(iid, str) and iid:
                 self._items[iid] = (entry.owner, it)
                 entry.item_ids.append(iid)
         self._responses[rid] = entry
-        while len(self._responses) > self.max:
+        self.size += entry.size
+        while len(self._responses) > self.max or self.size > self.max_bytes:
             _, evicted = self._responses.popitem(last=False)
             self._forget_items(evicted)
 
     def _forget_items(self, entry: Stored) -> None:
+        self.size -= entry.size
+        entry.size = 0
         for iid in entry.item_ids:
             self._items.pop(iid, None)
 
@@ -97,6 +109,19 @@ class ResponseStore:
     def item(self, iid: str, owner: str) -> dict[str, Any] | None:
         found = self._items.get(iid)
         return found[1] if found is not None and found[0] == owner else None
+
+
+def _approx_size(v: Any, depth: int = 0) -> int:
+    """The length of the text in items (their strings, a few levels deep): what keeping them costs."""
+    if isinstance(v, str):
+        return len(v)
+    if depth > 6:
+        return 0
+    if isinstance(v, dict):
+        return sum(_approx_size(x, depth + 1) for x in v.values()) + 16
+    if isinstance(v, list):
+        return sum(_approx_size(x, depth + 1) for x in v) + 8
+    return 8
 
 
 def owner_of(headers: dict[str, str]) -> str:
