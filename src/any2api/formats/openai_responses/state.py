@@ -23,13 +23,9 @@ from typing import Any
 
 from ...core.errors import GatewayError, invalid
 from ...core.request import ChatRequest
-from ...core.response import ChatResponse
 from ...wire.openai_responses import LOCAL_ID_PREFIX, NAME, new_id
-from ..base import StreamRenderer
 from .dialect import OpenAIResponses
 from .parse import parse_request
-from .render import render_response
-from .stream import ResponsesStreamRenderer
 
 MAX_RESPONSES = 1000
 MAX_BYTES = 64 * 1024 * 1024
@@ -223,9 +219,3 @@ class StatefulResponses(OpenAIResponses):
         if body.get("store") is not False:
             extra[SINK] = Sink(self.store, owner, prior, items)
         return req
-
-    def render_response(self, resp: ChatResponse, req: ChatRequest) -> bytes:
-        return render_response(resp, req)
-
-    def stream_renderer(self, req: ChatRequest) -> StreamRenderer:
-        return ResponsesStreamRenderer(req)
