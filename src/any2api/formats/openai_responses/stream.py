@@ -13,7 +13,7 @@ reach the hub as JSON arguments ``{"input": ...}``; their input is sent when the
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, assert_never
 
 import orjson
@@ -45,7 +45,11 @@ class _Slot:
     item_id: str
     part: OutputPart
     summary_open: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
+    delta_head: bytes = b""
+    """The bytes of this item's delta event before the sequence number (encoded once)."""
+    delta_mid: bytes = b""
+    """... between the sequence number and the delta text."""
+    delta_tail: bytes = b"}\n\n"
 
 
 def _copy(p: OutputPart) -> OutputPart:
@@ -103,7 +107,14 @@ class ResponsesStreamRenderer(StreamRenderer):
     # ------------------------------------------------------------------------------------- events
 
     def event(self, e: Event) -> bytes:
-        out: list[bytes] = []
+        if type(e) is PartDelta and self.started:  # the hot path
+            slot = self.slots.get(e.index)
+            if slot is None:
+                return b""  # a part left out (or already closed)
+            out: list[bytes] = []
+            self._delta(out, slot, e)
+            return out[0] if len(out) == 1 else b"".join(out)
+        out = []
         if isinstance(e, ResponseStart):
             self.provider = e.provider
             if e.usage is not None:
@@ -115,7 +126,9 @@ class ResponsesStreamRenderer(StreamRenderer):
         if isinstance(e, PartStart):
             self._part_start(out, e.index, e.part)
         elif isinstance(e, PartDelta):
-            self._delta(out, e)
+            slot = self.slots.get(e.index)
+            if slot is not None:
+                self._delta(out, slot, e)
         elif isinstance(e, PartEnd):
             slot = self.slots.pop(e.index, None)
             if slot is not None:
@@ -202,42 +215,55 @@ class ResponsesStreamRenderer(StreamRenderer):
             if part.arguments and not custom:
                 self._ev(out, W.ARGS_DELTA, {"item_id": iid, "output_index": oi, "delta": part.arguments})
 
+    def _fast_delta(self, out: list[bytes], slot: _Slot, etype: str, index_key: str | None, delta: str,
+                    tail: bytes = b"}\n\n") -> None:  # fmt: skip
+        """A delta event, its invariant bytes encoded once per item (the hot path of a stream)."""
+        if not slot.delta_head:
+            slot.delta_head = (
+                b"event: " + etype.encode() + b'\ndata: {"type":"' + etype.encode() + b'","sequence_number":'
+            )
+            ix = f',"{index_key}":0' if index_key else ""
+            slot.delta_mid = (f',"item_id":{orjson.dumps(slot.item_id).decode()},"output_index":{slot.output_index}'
+                              f'{ix},"delta":').encode()  # fmt: skip
+            slot.delta_tail = tail
+        out.append(
+            slot.delta_head + str(self.seq).encode() + slot.delta_mid + orjson.dumps(delta) + slot.delta_tail
+        )
+        self.seq += 1
+
     def _text_delta(self, out: list[bytes], slot: _Slot, delta: str) -> None:
         if slot.kind == "refusal":
-            self._ev(out, W.REFUSAL_DELTA, {"item_id": slot.item_id, "output_index": slot.output_index,
-                                            "content_index": 0, "delta": delta})  # fmt: skip
+            self._fast_delta(out, slot, W.REFUSAL_DELTA, "content_index", delta)
         else:
-            self._ev(out, W.TEXT_DELTA, {"item_id": slot.item_id, "output_index": slot.output_index,
-                                         "content_index": 0, "delta": delta, "logprobs": []})  # fmt: skip
+            self._fast_delta(out, slot, W.TEXT_DELTA, "content_index", delta, b',"logprobs":[]}\n\n')
 
     def _summary_delta(self, out: list[bytes], slot: _Slot, delta: str) -> None:
         if not slot.summary_open:
             slot.summary_open = True
             self._ev(out, W.SUMMARY_PART_ADDED, {"item_id": slot.item_id, "output_index": slot.output_index,
                                                  "summary_index": 0, "part": {"type": "summary_text", "text": ""}})  # fmt: skip
-        self._ev(out, W.SUMMARY_DELTA, {"item_id": slot.item_id, "output_index": slot.output_index,
-                                        "summary_index": 0, "delta": delta})  # fmt: skip
+        self._fast_delta(out, slot, W.SUMMARY_DELTA, "summary_index", delta)
 
-    def _delta(self, out: list[bytes], e: PartDelta) -> None:
-        slot = self.slots.get(e.index)
-        if slot is None:
-            return  # a part left out (or already closed)
+    def _delta(self, out: list[bytes], slot: _Slot, e: PartDelta) -> None:
         p = slot.part
-        if isinstance(p, TextPart):
+        kind = slot.kind
+        if kind in ("text", "refusal"):
             if e.delta:
+                assert isinstance(p, TextPart)
                 p.text += e.delta
                 self._text_delta(out, slot, e.delta)
-        elif isinstance(p, ReasoningPart):
+        elif kind == "reasoning":
+            assert isinstance(p, ReasoningPart)
             if e.signature:
                 p.signature = (p.signature or "") + e.signature
             if e.delta:
                 p.text += e.delta
                 self._summary_delta(out, slot, e.delta)
-        elif isinstance(p, ToolCallPart) and e.delta:
+        elif e.delta:
+            assert isinstance(p, ToolCallPart)
             p.arguments += e.delta
-            if slot.kind == "call":
-                self._ev(out, W.ARGS_DELTA, {"item_id": slot.item_id, "output_index": slot.output_index,
-                                             "delta": e.delta})  # fmt: skip
+            if kind == "call":
+                self._fast_delta(out, slot, W.ARGS_DELTA, None, e.delta)
 
     def _close(self, out: list[bytes], slot: _Slot, status: str) -> None:
         p = slot.part
