@@ -18,10 +18,18 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from .admin.errors import AdminError, InputError
+from .admin.models import KeyIn, parse
+from .admin.probe import make_probe
+from .admin.service import AccountService, KeyService, TransferService
+from .admin.views import probe_view
 from .config import Config, ConfigError, load_config
-from .store.crypto import SecretKeyError
-from .store.engine import StoreURLError
-from .store.inputs import InputError, parse_account, parse_key
+from .gateway import Gateway
+from .routing.store_pool import PoolSettings, Probe, StorePool
+from .store.crypto import SecretKeyError, mask
+from .store.engine import StoreURLError, make_engine
+from .store.migrate import current_revision, head_revision
+from .store.seed import seed_from_config
 from .store.shared import Shared
 from .store.store import Store
 
@@ -57,20 +65,21 @@ def _config(config: Path | None, data_dir: Path | None) -> Config:
 def _run(coro: Coroutine[Any, Any, T]) -> T:
     try:
         return asyncio.run(coro)
-    except (StoreURLError, SecretKeyError, InputError) as e:
+    except (StoreURLError, SecretKeyError, InputError, AdminError) as e:
         err.print(f"[red]error:[/red] {e}")
         raise typer.Exit(1) from None
 
 
+def _pool_base(cfg: Config) -> PoolSettings:
+    section = cfg.raw.get("pool")
+    return PoolSettings().merged(section if isinstance(section, dict) else None)
+
+
 async def _open(cfg: Config) -> Store:
     """The store, migrated and seeded from the config file (as a starting gateway would)."""
-    from .routing.store_pool import PoolSettings
-    from .store.seed import seed_from_config
-
     store = await Store.open(cfg.database_url)
     try:
-        section = cfg.raw.get("pool")
-        base = PoolSettings().merged(section if isinstance(section, dict) else None)
+        base = _pool_base(cfg)
         try:
             settings = base.merged(await store.settings.get("pool") or {})
         except ValueError:
@@ -82,23 +91,43 @@ async def _open(cfg: Config) -> Store:
     return store
 
 
+async def _publish(cfg: Config, store: Store, event: dict[str, Any]) -> None:
+    """Tell running instances (through Redis, when configured); without it they notice on their refresh."""
+    if not cfg.redis_url:
+        return
+    shared = Shared(cfg.redis_url, store.identity)
+    try:
+        await shared.publish(event)
+    except Exception as e:  # the change is stored; instances pick it up on their next refresh
+        err.print(f"[yellow]warning:[/yellow] could not notify running instances through Redis: {e}")
+    finally:
+        await shared.redis.aclose()
+
+
 async def _with_store(
     cfg: Config, fn: Callable[[Store], Awaitable[T]], event: dict[str, Any] | None = None
 ) -> T:
     store = await _open(cfg)
     try:
         result = await fn(store)
-        if event is not None and cfg.redis_url:
-            shared = Shared(cfg.redis_url, store.identity)
-            try:
-                await shared.publish(event)
-            except Exception as e:  # the change is stored; instances pick it up on their next refresh
-                err.print(f"[yellow]warning:[/yellow] could not notify running instances through Redis: {e}")
-            finally:
-                await shared.redis.aclose()
+        if event is not None:
+            await _publish(cfg, store, event)
         return result
     finally:
         await store.close()
+
+
+async def _accounts(cfg: Config, store: Store, probe: Probe | None = None) -> AccountService:
+    """The account service over a pool of this process's own (loaded, not started: no background work)."""
+    names = {p.name for p in cfg.providers} | {r.name for r in await store.providers.all()}
+    base = _pool_base(cfg)
+    try:
+        settings = base.merged(await store.settings.get("pool") or {})
+    except ValueError:
+        settings = base
+    pool = StorePool(store, cfg.providers, settings, probe=probe)
+    await pool.reload()
+    return AccountService(store, pool, lambda: names, source="cli")
 
 
 def _when(ts: float | None) -> str:
@@ -127,16 +156,13 @@ def keys_create(
     spec: dict[str, Any] = {"name": name, "models": model or None, "rpm": rpm, "tpm": tpm, "token_budget": budget,
                             "expires_in_days": expires_in_days}  # fmt: skip
     try:
-        k = parse_key({f: v for f, v in spec.items() if v is not None})
+        k = parse(KeyIn, {f: v for f, v in spec.items() if v is not None})
     except InputError as e:
         err.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from None
 
     async def create(store: Store) -> tuple[Any, str]:
-        return await store.keys.create(
-            k.name, allowed_models=k.allowed_models, rpm=k.rpm, tpm=k.tpm, token_budget=k.token_budget,
-            expires_at=k.expires_at, source="cli",
-        )  # fmt: skip
+        return await KeyService(store, source="cli").create_from(k)
 
     row, secret = _run(_with_store(cfg, create, {"t": "keys"}))
     if as_json:
@@ -151,7 +177,7 @@ def keys_create(
 def keys_list(config: ConfigOpt = None, data_dir: DataDirOpt = None, as_json: JsonOpt = False) -> None:
     """List client keys (never their secrets)."""
     cfg = _config(config, data_dir)
-    rows = _run(_with_store(cfg, lambda s: s.keys.all()))
+    rows = _run(_with_store(cfg, lambda s: KeyService(s).all()))
     if as_json:
         out.print_json(json.dumps([
             {"id": r.id, "name": r.name, "hint": r.hint, "models": sorted(r.allowed_models) if r.allowed_models else None,
@@ -179,14 +205,14 @@ def keys_revoke(
     cfg = _config(config, data_dir)
 
     async def revoke(store: Store) -> str:
-        if await store.keys.revoke(key_id) is not None:
-            return "revoked"
-        return "already revoked" if await store.keys.get(key_id) is not None else "missing"
+        _, revoked_now = await KeyService(store, source="cli").revoke(key_id)
+        return "revoked" if revoked_now else "already revoked"
 
-    result = _run(_with_store(cfg, revoke, {"t": "key", "id": key_id}))
-    if result == "missing":
+    try:
+        result = asyncio.run(_with_store(cfg, revoke, {"t": "key", "id": key_id}))
+    except AdminError:
         err.print(f"[red]error:[/red] no key {key_id!r}")
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     out.print(f"{key_id}: {result}")
 
 
@@ -210,40 +236,32 @@ def accounts_import(
     except json.JSONDecodeError as e:
         err.print(f"[red]error:[/red] {file} is not valid JSON: {e}")
         raise typer.Exit(2) from None
-    providers = {p.name for p in cfg.providers}
     is_export = isinstance(data, dict) and ("keys" in data or "settings" in data or data.get("format"))
 
     async def do_import(store: Store) -> str:
+        accounts = await _accounts(cfg, store)
         if is_export:
-            from .store.portable import import_all
-
-            rep = await import_all(store, data, replace=replace, providers=providers)
+            transfer = TransferService(store, accounts, KeyService(store, source="cli"))
+            rep = await transfer.import_(data, replace=replace)
             return (f"accounts: {rep.accounts_added} added, {rep.accounts_updated} updated, "
                     f"{rep.accounts_removed} removed; keys: {rep.keys_added} added, {rep.keys_updated} updated, "
                     f"{rep.keys_revoked} revoked" + "".join(f"\nskipped {s}" for s in rep.skipped))  # fmt: skip
-        items = data.get("accounts") if isinstance(data, dict) else data
-        if not isinstance(items, list):
-            raise InputError("accounts", 'the file must hold a list of accounts or {"accounts": [...]}')
-        parsed = [parse_account(a, f"accounts[{i}]", providers) for i, a in enumerate(items)]
-        rows = [
-            store.accounts.new(a.provider, a.api_key, label=a.label or "", weight=a.weight or 1,
-                               max_inflight=a.max_inflight if a.max_inflight is not None else 2,
-                               proxy=a.proxy, enabled=a.enabled if a.enabled is not None else True, source="cli")
-            for a in parsed
-        ]  # fmt: skip
-        added, skipped = await store.accounts.add_many(rows)
-        return f"{len(added)} added, {len(skipped)} skipped (already stored)"
+        res = await accounts.import_list(data)
+        return f"{len(res.added)} added, {len(res.skipped)} skipped (already stored)"
 
-    out.print(_run(_with_store(cfg, do_import, {"t": "accounts"})))
+    event = {"t": "resync"} if is_export else {"t": "accounts"}
+    out.print(_run(_with_store(cfg, do_import, event)))
 
 
 @accounts_app.command("list")
 def accounts_list(config: ConfigOpt = None, data_dir: DataDirOpt = None, as_json: JsonOpt = False) -> None:
     """List accounts (credentials masked)."""
-    from .store.crypto import mask
-
     cfg = _config(config, data_dir)
-    rows = _run(_with_store(cfg, lambda s: s.accounts.all()))
+
+    async def rows_of(store: Store) -> list[Any]:
+        return await (await _accounts(cfg, store)).all()
+
+    rows = _run(_with_store(cfg, rows_of))
     if as_json:
         out.print_json(json.dumps([
             {"id": r.id, "provider": r.provider, "label": r.label, "api_key": mask(r.api_key), "weight": r.weight,
@@ -273,34 +291,14 @@ def accounts_test(
     cfg = _config(config, data_dir)
 
     async def run_tests() -> list[dict[str, Any]]:
-        from .admin.probe import make_probe
-        from .admin.routes import probe_view
-        from .gateway import Gateway
-        from .routing.store_pool import StorePool
-
         store = await _open(cfg)
         gw = Gateway(cfg)
-        pool = StorePool(store, cfg.providers, probe=make_probe(gw))
         try:
-            await pool.reload()
-            wanted = set(account or [])
-            results = []
-            for st in pool.account_states():
-                if wanted and st.id not in wanted and st.row.label not in wanted:
-                    continue
-                if not st.served:
-                    continue
-                results.append(probe_view(st.id, await pool.test(st.id)) | {"label": st.row.label})
-            await pool.flush()
-            if cfg.redis_url:
-                shared = Shared(cfg.redis_url, store.identity)
-                try:
-                    await shared.publish({"t": "accounts"})
-                except Exception:
-                    pass
-                finally:
-                    await shared.redis.aclose()
-            return results
+            accounts = await _accounts(cfg, store, make_probe(gw))
+            tested = await accounts.test_many(set(account or ()), concurrency=1)
+            await accounts.pool.flush()
+            await _publish(cfg, store, {"t": "accounts"})
+            return [probe_view(st.id, r) | {"label": st.row.label} for st, r in tested]
         finally:
             await gw.close()
             await store.close()
@@ -325,8 +323,6 @@ def accounts_test(
 @db_app.command("upgrade")
 def db_upgrade(config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
     """Apply the store's migrations (the gateway also does this on start)."""
-    from .store.migrate import current_revision
-
     cfg = _config(config, data_dir)
 
     async def up() -> tuple[str | None, str]:
@@ -343,9 +339,6 @@ def db_upgrade(config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
 @db_app.command("current")
 def db_current(config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
     """Show the store's migration revision and the newest one this version has."""
-    from .store.engine import make_engine
-    from .store.migrate import current_revision, head_revision
-
     cfg = _config(config, data_dir)
 
     async def cur() -> str | None:

@@ -477,3 +477,9 @@ def load_config(path: str | Path) -> Config:
     except OSError as e:
         raise ConfigError("", f"cannot read config file {str(p)!r}: {e.strerror}") from None
     return parse_config(text, str(p))
+
+
+def parse_provider(block: Any, path: str, server: ServerConfig) -> ProviderConfig:
+    """Validate one provider block given as a mapping (the admin API's runtime providers), exactly as the
+    config file's parser does, without line numbers; raises :class:`ConfigError` naming the field."""
+    return _provider(_Reader(_Lines([])), block, path, server)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
@@ -20,19 +20,47 @@ from .core.response import Usage
 from .providers.base import Account, Provider, create_provider
 from .routing.pool import StaticPool
 from .routing.router import Route, Router
-from .upstream import Upstream
+from .upstream import Upstream, iter_body, read_body
 
 log = logging.getLogger("any2api")
 
 
-@dataclass(slots=True)
 class Forwarded:
-    """A pass-through upstream response (2xx) and where it came from."""
+    """A pass-through upstream answer (2xx) and where it came from: what the handler needs, no aiohttp.
 
-    route: Route
-    account: Account
-    response: aiohttp.ClientResponse
-    release: Callable[[GatewayError | None], Awaitable[None]]
+    Read it either whole (``read``) or as chunks (``chunks``), then always ``release`` it, with the error
+    that ended it if any (the account's health is reported then)."""
+
+    __slots__ = ("_done", "_idle", "_resp", "account", "route")
+
+    def __init__(self, route: Route, account: Account, resp: aiohttp.ClientResponse,
+                 done: Callable[[GatewayError | None], Awaitable[None]], idle: float) -> None:  # fmt: skip
+        self.route = route
+        self.account = account
+        self._resp = resp
+        self._done = done
+        self._idle = idle
+
+    @property
+    def status(self) -> int:
+        return self._resp.status
+
+    @property
+    def content_type(self) -> str:
+        return self._resp.headers.get("Content-Type", "application/json")
+
+    async def read(self) -> bytes:
+        """The whole body (bounded by the provider's idle timeout); failures raise ``GatewayError``."""
+        return await read_body(self._resp, self._idle)
+
+    def chunks(self, heartbeat: float | None = None) -> AsyncIterator[bytes | None]:
+        """Body chunks as they arrive; ``None`` after each ``heartbeat`` seconds of silence. Raises
+        ``GatewayError`` when the upstream goes silent for the idle timeout or the connection breaks."""
+        return iter_body(self._resp, self._idle, heartbeat)
+
+    async def release(self, err: GatewayError | None) -> None:
+        self._resp.release()
+        await self._done(err)
 
 
 @dataclass(slots=True)
@@ -202,5 +230,5 @@ class Gateway:
                     self.pool.report(_at.account, err)
                     await _at.lease.__aexit__(None, None, None)
 
-                return Forwarded(at.route, at.account, resp, release)
+                return Forwarded(at.route, at.account, resp, release, at.route.provider.timeouts.idle)
         raise errors[-1]

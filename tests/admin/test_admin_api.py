@@ -74,6 +74,38 @@ def test_login_errors_and_failed_attempts_are_rate_limited(up: Any) -> None:
     assert r.json()["error"]["type"] == "rate_limit_error"
 
 
+def test_schema_gives_the_json_schema_of_every_admin_input(up: Any) -> None:
+    gw, admin = up()
+    assert Admin(gw.url).call("GET", "/schema").status == 401
+    schemas = admin.ok("GET", "/schema")["schemas"]
+    assert {
+        "account",
+        "accounts_batch",
+        "account_patch",
+        "key",
+        "config",
+        "import",
+        "login",
+        "provider",
+    } <= set(schemas)
+    account = schemas["account"]
+    assert account["required"] == ["provider"] and account["additionalProperties"] is False
+    assert account["properties"]["weight"]["anyOf"][0] == {"minimum": 1, "type": "integer"}
+    key = schemas["key"]["properties"]
+    assert {
+        "name",
+        "models",
+        "rpm",
+        "tpm",
+        "token_budget",
+        "expires_at",
+        "expires_in_days",
+        "is_admin",
+    } <= set(key)
+    pool = schemas["config"]["properties"]["pool"]
+    assert pool["properties"]["strategy"]["enum"] == ["round_robin", "least_inflight", "weighted"]
+
+
 def test_readyz_checks_the_store(up: Any) -> None:
     gw, _ = up()
     r = request("GET", gw.url + "/readyz")

@@ -96,5 +96,5 @@ def test_accounts_import_list_and_test(cli: Any, tmp_path: Path, sim: SimServer)
 
 
 def test_db_upgrade_and_current(cli: Any) -> None:
-    assert "at revision 0001" in cli("db", "upgrade").stdout
-    assert "current: 0001  head: 0001" in cli("db", "current").stdout
+    assert "at revision 0002" in cli("db", "upgrade").stdout
+    assert "current: 0002  head: 0002" in cli("db", "current").stdout

@@ -22,7 +22,16 @@ from any2api.core.events import (
     ResponseStart,
     UsageEvent,
 )
-from any2api.core.parts import FilePart, ImagePart, ReasoningPart, TextPart, ToolCallPart, ToolResultPart
+from any2api.core.parts import (
+    FilePart,
+    ImagePart,
+    ReasoningPart,
+    ServerToolCallPart,
+    ServerToolResultPart,
+    TextPart,
+    ToolCallPart,
+    ToolResultPart,
+)
 from any2api.core.request import ChatRequest, Message
 from any2api.core.response import ChatResponse, Usage
 from any2api.formats.anthropic_messages import (
@@ -599,3 +608,84 @@ def test_usage_sniffer_non_stream() -> None:
     assert sn.feed(raw) == raw
     u = sn.usage()
     assert u is not None and (u.input_tokens, u.output_tokens, u.cache_read_tokens) == (423, 202, 0)
+
+
+# ------------------------------------------------------------------------------------------ server tools
+
+SERVER_BLOCKS: list[dict[str, Any]] = [
+    {"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {"query": "paris"}},
+    {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_1", "content": [
+        {"type": "web_search_result", "url": "https://example.com", "title": "Ex", "encrypted_content": "Eq"}]},
+    {"type": "code_execution_tool_result", "tool_use_id": "srvtoolu_2",
+     "content": {"type": "code_execution_result", "stdout": "2\n", "stderr": "", "return_code": 0}},
+    {"type": "mcp_tool_use", "id": "mcptoolu_1", "name": "echo", "server_name": "ex", "input": {}},
+    {"type": "mcp_tool_result", "tool_use_id": "mcptoolu_1", "is_error": False, "content": [{"type": "text", "text": "1"}]},
+]  # fmt: skip
+
+
+def test_server_tool_blocks_parse_into_opaque_parts_holding_the_block_as_sent() -> None:
+    body = {"model": "m", "max_tokens": 10, "messages": [
+        {"role": "user", "content": "search"}, {"role": "assistant", "content": copy.deepcopy(SERVER_BLOCKS)}]}  # fmt: skip
+    parts = parse_request(body).messages[1].parts
+    assert [type(p).__name__ for p in parts] == ["ServerToolCallPart", "ServerToolResultPart",
+                                                 "ServerToolResultPart", "ServerToolCallPart", "ServerToolResultPart"]  # fmt: skip
+    assert all(p.wire == "anthropic_messages" for p in parts)  # type: ignore[union-attr]
+    assert [p.data for p in parts] == SERVER_BLOCKS  # type: ignore[union-attr]
+    call, result = parts[0], parts[1]
+    assert isinstance(call, ServerToolCallPart) and (call.id, call.name) == ("srvtoolu_1", "web_search")
+    assert isinstance(result, ServerToolResultPart) and result.tool_call_id == "srvtoolu_1"
+
+
+@pytest.mark.parametrize(
+    ("block", "param"),
+    [
+        ({"type": "server_tool_use", "name": "web_search", "input": {}}, "messages.0.content.0.id"),
+        ({"type": "server_tool_use", "id": "s", "input": {}}, "messages.0.content.0.name"),
+        ({"type": "web_search_tool_result", "content": []}, "messages.0.content.0.tool_use_id"),
+        ({"type": "mcp_tool_result", "tool_use_id": 3}, "messages.0.content.0.tool_use_id"),
+        ({"type": "web_search_call"}, "messages.0.content.0.type"),
+    ],
+)
+def test_malformed_server_tool_blocks_name_the_field(block: dict[str, Any], param: str) -> None:
+    body = {"model": "m", "max_tokens": 10, "messages": [{"role": "assistant", "content": [block]}]}
+    with pytest.raises(GatewayError) as ei:
+        parse_request(body)
+    assert ei.value.param == param
+
+
+def test_server_tool_parts_stream_as_whole_blocks_between_live_ones() -> None:
+    """Server tool parts arrive whole: each becomes one content_block_start carrying the block as the
+    vendor made it and a content_block_stop, no deltas, with contiguous indices around live text blocks.
+    A server tool part made in another wire format is left out of the stream."""
+    call = ServerToolCallPart("srvtoolu_1", "web_search", "anthropic_messages", SERVER_BLOCKS[0])
+    result = ServerToolResultPart("srvtoolu_1", "anthropic_messages", SERVER_BLOCKS[1])
+    foreign = ServerToolCallPart(
+        "ws_1", "web_search", "openai_responses", {"type": "web_search_call", "id": "ws_1"}
+    )
+    events: list[Event] = [
+        ResponseStart("msg_1", "m", 0),
+        PartStart(0, TextPart("Let me ")), PartDelta(0, "search."), PartEnd(0),
+        PartStart(1, call), PartEnd(1),
+        PartStart(2, foreign), PartEnd(2),
+        PartStart(3, result), PartEnd(3),
+        PartStart(4, TextPart("")), PartDelta(4, "Found it."), PartEnd(4),
+        UsageEvent(Usage(10, 5)), Finish("stop"),
+    ]  # fmt: skip
+    raw = render_stream(events)
+    ev = sse_events(raw)
+    blocks = blocks_of(ev)
+    assert blocks == [{"type": "text", "text": "Let me search."}, SERVER_BLOCKS[0], SERVER_BLOCKS[1],
+                      {"type": "text", "text": "Found it."}]  # fmt: skip
+    whole = [o for n, o in ev if n == "content_block_start" and o["index"] in (1, 2)]
+    assert [o["content_block"] for o in whole] == SERVER_BLOCKS[:2]
+    assert not [o for n, o in ev if n == "content_block_delta" and o["index"] in (1, 2)]
+    assert orjson.dumps(SERVER_BLOCKS[1]) in raw  # byte-exact
+    assert b"ws_1" not in raw
+    # the non-streamed answer carries the same blocks
+    resp = ChatResponse(
+        "msg_1", "m", 0, [TextPart("Let me search."), call, foreign, result], "stop", usage=Usage(1, 1)
+    )
+    assert (
+        json.loads(render_response(resp, ChatRequest(model="m", messages=[])))["content"][1:]
+        == SERVER_BLOCKS[:2]
+    )

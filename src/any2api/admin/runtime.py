@@ -14,14 +14,12 @@ from typing import TYPE_CHECKING, Any
 from ..config import Config, ConfigError
 from ..keys import KeyAuth
 from ..routing.store_pool import PoolSettings, StorePool
-from ..store.inputs import InputError
 from ..store.seed import seed_from_config
 from ..store.shared import Shared
 from ..store.store import Store
 from ..usage import UsageWriter
 from .probe import make_probe
-from .providers import RuntimeProviders
-from .security import AdminTokens, LoginLimiter
+from .service import AdminService
 
 if TYPE_CHECKING:
     from ..gateway import Gateway, UsageRecord
@@ -31,33 +29,9 @@ log = logging.getLogger("any2api.admin")
 Closer = Callable[[], Awaitable[None]]
 
 
-def validate_models(value: Any, providers: set[str], path: str = "models") -> dict[str, list[str] | None]:
-    """Alias overrides: ``{alias: [provider/model, ...]}``; ``null`` removes an alias."""
-    if not isinstance(value, dict):
-        raise InputError(path, "must be an object of alias -> list of provider/model")
-    out: dict[str, list[str] | None] = {}
-    for alias, targets in value.items():
-        p = f"{path}.{alias}"
-        if not isinstance(alias, str) or not alias:
-            raise InputError(path, "alias names must be non-empty strings")
-        if targets is None:
-            out[alias] = None
-            continue
-        if isinstance(targets, str):
-            targets = [targets]
-        if not isinstance(targets, list) or not targets or not all(isinstance(t, str) for t in targets):
-            raise InputError(p, "must be a non-empty list of provider/model strings (or null to remove)")
-        for t in targets:
-            prov, _, mid = t.partition("/")
-            if not mid:
-                raise InputError(p, f"{t!r} must have the form provider/model")
-            if prov not in providers:
-                raise InputError(p, f"{t!r} names unknown provider {prov!r}")
-        out[alias] = list(targets)
-    return out
-
-
 class AdminRuntime:
+    """The running parts an admin operation touches, and the admin service built over them."""
+
     def __init__(
         self,
         gateway: Gateway,
@@ -78,49 +52,17 @@ class AdminRuntime:
         self.usage = usage
         self.base_pool = base_pool
         """Defaults plus the config file's ``pool:`` section; stored overrides apply on top."""
-        self.tokens = AdminTokens(
-            store.box.jwt_key(config.admin_key) if config.admin_key else None, config.admin_key
-        )
-        self.limiter = LoginLimiter(shared)
-        self.model_overrides: dict[str, list[str] | None] = {}
-        self.pool_overrides: dict[str, Any] = {}
-        self.runtime_providers = RuntimeProviders(self)
+        self.service = AdminService.build(
+            store=store, config=config, gateway=gateway, router=gateway.router, pool=pool, keys=auth,
+            shared=shared, base_pool=base_pool, flush_usage=usage.flush,
+        )  # fmt: skip
+        self.runtime_providers = self.service.providers
         if shared is not None:
             shared.on_event(self._on_event)
 
-    @property
-    def provider_names(self) -> set[str]:
-        return {p.name for p in self.config.providers} | set(self.runtime_providers.active)
-
-    def effective_models(self) -> dict[str, list[str]]:
-        out = dict(self.config.models)
-        for alias, targets in self.model_overrides.items():
-            if targets is None:
-                out.pop(alias, None)
-            else:
-                out[alias] = targets
-        return out
-
     async def load_settings(self) -> None:
-        stored = await self.store.settings.values()
-        models = stored.get("models") or {}
-        try:
-            self.model_overrides = validate_models(models, self.provider_names)
-        except InputError as e:
-            log.warning("ignoring stored model aliases: %s", e)
-            self.model_overrides = {}
-        try:
-            self.pool.apply_settings(self.base_pool.merged(stored.get("pool") or {}))
-            self.pool_overrides = dict(stored.get("pool") or {})
-            self.auth.refresh_interval = self.pool.settings.refresh_interval
-        except ValueError as e:
-            log.warning("ignoring stored pool settings: %s", e)
-        self.gateway.router.set_aliases(self.effective_models())
-
-    async def settings_changed(self) -> None:
-        await self.load_settings()
-        if self.shared is not None:
-            await self.shared.publish({"t": "settings"})
+        """Apply the stored alias and pool overrides."""
+        await self.service.settings.load()
 
     async def _on_event(self, ev: dict[str, Any]) -> None:
         t = ev.get("t")

@@ -11,6 +11,8 @@ from typing import Any
 from alembic import context
 from sqlalchemy.engine import Connection
 
+from any2api.store.engine import make_engine
+from any2api.store.migrate import upgrade_engine
 from any2api.store.schema import metadata
 
 config = context.config
@@ -39,9 +41,6 @@ def _run_offline() -> None:
 
 
 async def _run_standalone() -> None:
-    from any2api.store.engine import make_engine
-    from any2api.store.migrate import upgrade_engine
-
     engine, schema = make_engine(_standalone_url())
     try:
         await upgrade_engine(engine, schema, config.get_main_option("target_revision") or "head")

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from ..core.errors import GatewayError
+from ..formats.base import RequestContext
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -13,11 +14,19 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 JSON_HEADERS = [(b"content-type", b"application/json")]
-SSE_HEADERS = [
-    (b"content-type", b"text/event-stream; charset=utf-8"),
-    (b"cache-control", b"no-cache"),
-    (b"x-accel-buffering", b"no"),
-]
+_STREAM_HEADERS: dict[bytes, list[tuple[bytes, bytes]]] = {}
+
+
+def stream_headers(content_type: bytes) -> list[tuple[bytes, bytes]]:
+    """Response headers of a stream in a renderer's content type (built once per content type)."""
+    h = _STREAM_HEADERS.get(content_type)
+    if h is None:
+        h = _STREAM_HEADERS[content_type] = [
+            (b"content-type", content_type),
+            (b"cache-control", b"no-cache"),
+            (b"x-accel-buffering", b"no"),
+        ]
+    return h
 
 
 class ClientGone(Exception):
@@ -28,14 +37,10 @@ def header_map(scope: Scope) -> dict[str, str]:
     return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
 
 
-def bearer_token(headers: dict[str, str]) -> str | None:
-    auth = headers.get("authorization")
-    if auth:
-        scheme, _, token = auth.partition(" ")
-        if scheme.lower() == "bearer":
-            return token.strip() or None
-        return None
-    return headers.get("x-api-key") or headers.get("api-key") or None
+def request_context(scope: Scope, headers: dict[str, str]) -> RequestContext:
+    """The dialect's view of a request (the body is read later, by the handler)."""
+    return RequestContext(scope["method"], scope["path"], headers, scope.get("query_string", b""),
+                          scope.get("path_params"))  # fmt: skip
 
 
 async def read_body(receive: Receive, headers: dict[str, str], limit: int) -> bytes:

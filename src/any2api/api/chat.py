@@ -12,22 +12,21 @@ from typing import TYPE_CHECKING, Any
 from ..core.accumulator import Accumulator
 from ..core.errors import GatewayError
 from ..core.events import ErrorEvent, Event, UsageEvent
+from ..core.parts import UnsupportedContentError
 from ..core.request import ChatRequest
-from ..core.response import Usage
-from ..formats.base import Dialect
+from ..core.response import ChatResponse, Usage
+from ..formats.base import Dialect, RequestContext, overrides
 from ..gateway import Gateway, UsageRecord
-from ..jsonutil import loads_body
-from ..upstream import iter_body
 from .asgi import (
-    SSE_HEADERS,
     ClientGone,
     Receive,
     Scope,
     Send,
-    bearer_token,
     error_headers,
     header_map,
     read_body,
+    request_context,
+    stream_headers,
 )
 
 if TYPE_CHECKING:
@@ -45,39 +44,52 @@ class Runtime:
 
 
 class ChatEndpoint:
-    """A raw ASGI app for one dialect's chat endpoint."""
+    """A raw ASGI app for one dialect's chat route: everything dialect-specific comes from the dialect."""
 
     def __init__(self, runtime: Runtime, dialect: Dialect) -> None:
         self.rt = runtime
         self.dialect = dialect
+        # the state hooks, only when the dialect has them (no awaits, no accumulation otherwise)
+        self._before = dialect.before_routing if overrides(dialect, "before_routing") else None
+        self._after = dialect.after_completion if overrides(dialect, "after_completion") else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         gw = self.rt.gateway
         d = self.dialect
         headers = header_map(scope)
+        ctx = request_context(scope, headers)
         started = time.monotonic()
         try:
-            client = await gw.auth.authenticate(bearer_token(headers))
+            client = await gw.auth.authenticate(d.credentials(ctx))
             pin = headers.get("x-any2api-account")
             if pin is not None:
                 _pin_account(client, pin)
             body = await read_body(receive, headers, gw.config.server.max_body_bytes)
-            obj = loads_body(body)
-            model, stream = d.peek(obj)
+            ctx.body = body
+            ctx.client_id = client.key_id
+            model, stream = d.peek(ctx)
             client.check_model(model)
+            if self._before is not None:
+                await self._before(ctx)
+            obj = ctx.json
             routes = gw.router.resolve(model)
-            if all(r.provider.dialect == d.name and r.provider.passthrough and r.provider.can_forward(obj)
+            wire = d.wire
+            if all(r.provider.dialect == wire and r.provider.passthrough and r.provider.can_forward(obj)
                    for r in routes):  # fmt: skip
                 await self._forward(receive, send, gw, client, routes, obj, model, stream, started, headers)
                 return
-            req = d.parse_request(obj, headers)
+            req = d.parse_request(ctx)
             req.model = model
             if req.stream:
-                await self._stream(receive, send, gw, client, routes, req, started)
+                await self._stream(receive, send, gw, client, routes, req, started, ctx)
             else:
-                await self._complete(send, gw, client, routes, req, started)
+                await self._complete(send, gw, client, routes, req, started, ctx)
         except GatewayError as e:
             await self._error(send, e)
+        except UnsupportedContentError as e:  # hub content the upstream's wire format cannot carry
+            await self._error(
+                send, GatewayError("invalid_request", str(e), param=e.param, code="unsupported_content")
+            )
         except ClientGone:
             return
 
@@ -88,17 +100,19 @@ class ChatEndpoint:
                     "headers": [*error_headers(err), (b"content-length", str(len(body)).encode())]})  # fmt: skip
         await send({"type": "http.response.body", "body": body})
 
+    async def _completed(self, ctx: RequestContext, req: ChatRequest, resp: ChatResponse) -> None:
+        assert self._after is not None
+        try:
+            await self._after(ctx, req, resp)
+        except Exception:  # the answer is out already; a hook's failure must not break the connection
+            log.exception("%s after_completion hook failed", self.dialect.name)
+
     # ---------------------------------------------------------------- translating path
 
     async def _complete(
-        self,
-        send: Send,
-        gw: Gateway,
-        client: Client,
-        routes: tuple[Route, ...],
-        req: ChatRequest,
-        started: float,
-    ) -> None:
+        self, send: Send, gw: Gateway, client: Client, routes: tuple[Route, ...], req: ChatRequest, started: float,
+        ctx: RequestContext,
+    ) -> None:  # fmt: skip
         acc = Accumulator()
         try:
             async with contextlib.aclosing(gw.events(req, routes)) as agen:
@@ -116,28 +130,38 @@ class ChatEndpoint:
                                 (b"content-length", str(len(body)).encode())]})  # fmt: skip
         await send({"type": "http.response.body", "body": body})
         self._record(gw, client, routes[0], resp.usage, started, 200, None)
+        if self._after is not None:
+            await self._completed(ctx, req, resp)
 
     async def _stream(
         self, receive: Receive, send: Send, gw: Gateway, client: Client, routes: tuple[Route, ...],
-        req: ChatRequest, started: float,
+        req: ChatRequest, started: float, ctx: RequestContext,
     ) -> None:  # fmt: skip
         renderer = self.dialect.stream_renderer(req)
         agen = gw.events(req, routes)
         first = await anext(agen)  # failures before the first event are plain HTTP errors (after retries)
-        await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
+        await send(
+            {"type": "http.response.start", "status": 200, "headers": stream_headers(renderer.content_type)}
+        )
         usage = Usage()
         status, kind = 200, None
-        hb = gw.config.server.heartbeat_seconds
+        beat = renderer.heartbeat()
+        hb = gw.config.server.heartbeat_seconds if beat else 0
+        acc = Accumulator() if self._after is not None else None
+        done = False
 
         async def body() -> None:
-            nonlocal status, kind
-            await send({"type": "http.response.body", "body": renderer.event(first), "more_body": True})
+            nonlocal status, kind, done
+            if acc is not None:
+                acc.add(first)
+            await send({"type": "http.response.body", "body": renderer.start() + renderer.event(first),
+                        "more_body": True})  # fmt: skip
             async for ev in _with_heartbeats(agen, hb):
                 if ev is None:
-                    await send(
-                        {"type": "http.response.body", "body": renderer.heartbeat(), "more_body": True}
-                    )
+                    await send({"type": "http.response.body", "body": beat, "more_body": True})
                     continue
+                if acc is not None:
+                    acc.add(ev)
                 if isinstance(ev, UsageEvent):
                     usage.merge(ev.usage)
                 elif isinstance(ev, ErrorEvent):
@@ -148,6 +172,7 @@ class ChatEndpoint:
                 if out:
                     await send({"type": "http.response.body", "body": out, "more_body": True})
             await send({"type": "http.response.body", "body": renderer.end(), "more_body": False})
+            done = True
 
         try:
             await _until_disconnect(receive, body())
@@ -158,6 +183,8 @@ class ChatEndpoint:
         finally:
             await agen.aclose()
         self._record(gw, client, routes[0], usage, started, status, kind)
+        if acc is not None and done:
+            await self._completed(ctx, req, acc.response)
 
     # ---------------------------------------------------------------- pass-through path
 
@@ -165,36 +192,33 @@ class ChatEndpoint:
         self, receive: Receive, send: Send, gw: Gateway, client: Client, routes: tuple[Route, ...],
         obj: dict[str, Any], model: str, stream: bool, started: float, headers: dict[str, str],
     ) -> None:  # fmt: skip
-        wants_usage = not stream or _include_usage(obj)
+        d = self.dialect
+        strip = stream and not d.wants_usage(obj)
         fwd = await gw.forward(routes, obj, stream, headers)
-        resp = fwd.response
-        sniffer = self.dialect.usage_sniffer(stream, strip=not wants_usage)
+        sniffer = d.usage_sniffer(stream, strip=strip)
         err: GatewayError | None = None
         try:
             if not stream:
-                from ..upstream import read_body as read_upstream
-
-                raw = await read_upstream(resp, fwd.route.provider.config.timeouts.idle
-                                          if fwd.route.provider.config.timeouts else gw.config.server.timeouts.idle)  # fmt: skip
+                raw = await fwd.read()
                 if sniffer is not None:
                     sniffer.feed(raw)
-                ctype = resp.headers.get("Content-Type", "application/json").encode("latin-1")
                 await send({"type": "http.response.start", "status": 200,
-                            "headers": [(b"content-type", ctype), (b"content-length", str(len(raw)).encode())]})  # fmt: skip
+                            "headers": [(b"content-type", fwd.content_type.encode("latin-1")),
+                                        (b"content-length", str(len(raw)).encode())]})  # fmt: skip
                 await send({"type": "http.response.body", "body": raw})
             else:
-                await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
-                timeouts = fwd.route.provider.config.timeouts or gw.config.server.timeouts
-                renderer = self.dialect.stream_renderer(ChatRequest(model=model, messages=[]))
-                hb = gw.config.server.heartbeat_seconds or None
+                renderer = d.stream_renderer(ChatRequest(model=model, messages=[]))
+                await send({"type": "http.response.start", "status": 200,
+                            "headers": stream_headers(renderer.content_type)})  # fmt: skip
+                beat = renderer.heartbeat()
+                hb = (gw.config.server.heartbeat_seconds or None) if beat else None
 
                 async def body() -> None:
                     nonlocal err
                     try:
-                        async for chunk in iter_body(resp, timeouts.idle, hb):
+                        async for chunk in fwd.chunks(hb):
                             if chunk is None:
-                                await send({"type": "http.response.body", "body": renderer.heartbeat(),
-                                            "more_body": True})  # fmt: skip
+                                await send({"type": "http.response.body", "body": beat, "more_body": True})
                                 continue
                             out = sniffer.feed(chunk) if sniffer is not None else chunk
                             if out:
@@ -204,20 +228,14 @@ class ChatEndpoint:
                         tail = sniffer.flush() if sniffer is not None else b""
                         if tail:
                             tail += b"\n\n"
-                        await send(
-                            {
-                                "type": "http.response.body",
-                                "body": tail + renderer.error(e),
-                                "more_body": False,
-                            }
-                        )
+                        await send({"type": "http.response.body", "body": tail + renderer.error(e),
+                                    "more_body": False})  # fmt: skip
                         return
                     tail = sniffer.flush() if sniffer is not None else b""
                     await send({"type": "http.response.body", "body": tail, "more_body": False})
 
                 await _until_disconnect(receive, body())
         finally:
-            resp.release()
             await fwd.release(err)
         usage = sniffer.usage() if sniffer is not None else None
         self._record(gw, client, fwd.route, usage, started, err.status if err else 200, err.kind if err else None,
@@ -244,11 +262,6 @@ def _pin_account(client: Client, account_id: str) -> None:
         raise GatewayError("invalid_request", "Account pinning needs the store-backed pool.",
                            param="x-any2api-account") from None  # fmt: skip
     PINNED_ACCOUNT.set(account_id)
-
-
-def _include_usage(obj: dict[str, Any]) -> bool:
-    so = obj.get("stream_options")
-    return isinstance(so, dict) and bool(so.get("include_usage"))
 
 
 async def _until_disconnect(receive: Receive, work: Any) -> None:

@@ -1,8 +1,18 @@
-"""What a client dialect provides to the generic request handler."""
+"""What a client dialect provides to the generic request handlers in ``api/``.
+
+A dialect is one package in ``formats/`` (parse, render, stream, sniff, dialect) plus one ``register`` line in
+``formats/registry.py``. It declares its routes (:class:`DialectRoute`) and everything the handlers need to
+serve them: reading a request (:meth:`Dialect.peek`, :meth:`Dialect.credentials`, :meth:`Dialect.parse_request`
+over a :class:`RequestContext`), rendering answers, model lists and errors in its own shape, and a
+:class:`StreamRenderer` that owns the stream framing (content type, start, heartbeat, end, error).
+"""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+from urllib.parse import parse_qsl
 
 import orjson
 
@@ -10,10 +20,150 @@ from ..core.errors import GatewayError
 from ..core.events import Event
 from ..core.request import ChatRequest
 from ..core.response import ChatResponse, Usage
+from ..jsonutil import loads_body
+
+SSE_CONTENT_TYPE = b"text/event-stream; charset=utf-8"
+
+_UNREAD: Any = object()
+
+
+class RequestContext:
+    """One HTTP request as a dialect sees it.
+
+    ``headers`` have lower-case names; ``path_params`` come from the matched route (``{model}``,
+    ``{model}:{action}``); ``query`` is the decoded query string (last value wins), parsed on first use.
+    ``body`` is the raw request body and ``json`` its JSON, decoded once on first use (a malformed body
+    raises the ``invalid_json`` :class:`GatewayError`). ``client_id`` is the authenticated key's id (set
+    by the handler before the dialect hooks run); ``state`` is free for the dialect's own hooks."""
+
+    __slots__ = ("_json", "_query", "body", "client_id", "headers", "method", "path", "path_params",
+                 "query_string", "state")  # fmt: skip
+
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        query_string: bytes = b"",
+        path_params: Mapping[str, Any] | None = None,
+        body: bytes = b"",
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.headers = headers
+        self.query_string = query_string
+        self.path_params: Mapping[str, Any] = path_params if path_params is not None else {}
+        self.body = body
+        self.client_id = ""
+        self.state: dict[str, Any] = {}
+        self._json: Any = _UNREAD
+        self._query: dict[str, str] | None = None
+
+    @property
+    def json(self) -> Any:
+        j = self._json
+        if j is _UNREAD:
+            j = self._json = loads_body(self.body)
+        return j
+
+    @json.setter
+    def json(self, value: Any) -> None:
+        """A hook may replace the decoded body (e.g. to inline stored history)."""
+        self._json = value
+
+    @property
+    def query(self) -> dict[str, str]:
+        q = self._query
+        if q is None:
+            q = self._query = dict(parse_qsl(self.query_string.decode("latin-1"), keep_blank_values=True))
+        return q
+
+
+def bearer_token(headers: Mapping[str, str]) -> str | None:
+    """The client key of OpenAI- and Anthropic-style requests: ``Authorization: Bearer``, else ``x-api-key``
+    or ``api-key``. An ``Authorization`` header of another scheme gives no key."""
+    auth = headers.get("authorization")
+    if auth:
+        scheme, _, token = auth.partition(" ")
+        if scheme.lower() == "bearer":
+            return token.strip() or None
+        return None
+    return headers.get("x-api-key") or headers.get("api-key") or None
+
+
+RouteKind = Literal["chat", "models", "model", "count_tokens", "custom"]
+"""What a route is, which picks the generic handler that serves it:
+
+- ``chat``: the chat handler (auth, routing, pass-through or translation, streaming);
+- ``models``: the model list, rendered by :meth:`Dialect.render_model_list`;
+- ``model``: one model, named by the path parameter ``model``, rendered by :meth:`Dialect.render_model`;
+- ``count_tokens``: :meth:`Dialect.parse_count_request`, counted locally, :meth:`Dialect.render_token_count`;
+- ``custom``: the route's own ``handler`` (after authentication), for dialect-specific endpoints."""
+
+CustomHandler = Callable[[RequestContext], Awaitable[bytes]]
+"""A dialect-specific endpoint: the authenticated request in, a JSON body (status 200) out; failures are
+raised as :class:`GatewayError` and rendered by the dialect."""
+
+
+@dataclass(frozen=True, slots=True)
+class DialectRoute:
+    """One route a dialect answers.
+
+    ``path`` uses Starlette's syntax: ``{name}`` matches one path segment (or part of one:
+    ``/v1beta/models/{model}:{action}``), ``{name:path}`` the rest of the path. ``when_header``
+    discriminates a path two dialects share: the route answers only requests that carry this header
+    (``GET /v1/models`` with ``anthropic-version`` is Anthropic's list, without it OpenAI's). On a shared
+    path, at most one dialect may leave it unset (per method); that one answers everything else."""
+
+    path: str
+    kind: RouteKind
+    methods: tuple[str, ...] = ("POST",)
+    when_header: str | None = None
+    handler: CustomHandler | None = None
+    auth: bool = True
+
+
+def chat_route(path: str) -> DialectRoute:
+    return DialectRoute(path, "chat")
+
+
+def models_route(path: str, when_header: str | None = None) -> DialectRoute:
+    return DialectRoute(path, "models", ("GET",), when_header)
+
+
+def model_route(path: str, when_header: str | None = None) -> DialectRoute:
+    """``path`` must have a ``{model}`` (or ``{model:path}``) parameter."""
+    return DialectRoute(path, "model", ("GET",), when_header)
+
+
+def count_tokens_route(path: str) -> DialectRoute:
+    return DialectRoute(path, "count_tokens")
+
+
+@dataclass(frozen=True, slots=True)
+class ModelCard:
+    """One model of the gateway's model list, for a dialect to render."""
+
+    id: str
+    owner: str
+    """The provider that serves it (OpenAI's ``owned_by``)."""
+    created: int
+    """Unix seconds (the gateway's start time)."""
 
 
 class StreamRenderer:
-    """Turns hub events into the dialect's SSE bytes. One instance per response."""
+    """Turns hub events into the dialect's stream bytes. One instance per response.
+
+    The renderer owns the framing: ``content_type``, ``start`` (sent once before the first event),
+    ``heartbeat`` (sent during silences; must be legal between two events of this framing, or empty for
+    none), ``end`` and ``error``. On the pass-through path only ``heartbeat`` and ``error`` are used (the
+    upstream's bytes carry their own framing)."""
+
+    content_type: ClassVar[bytes] = SSE_CONTENT_TYPE
+
+    def start(self) -> bytes:
+        """Bytes before the first event (``[`` for a JSON-array stream; nothing for SSE)."""
+        return b""
 
     def event(self, e: Event) -> bytes:
         raise NotImplementedError
@@ -27,11 +177,13 @@ class StreamRenderer:
         return b""
 
     def heartbeat(self) -> bytes:
+        """Keep-alive bytes for a silence (an SSE comment). Empty: this framing has none, and the handler
+        sends none (and skips the heartbeat timer)."""
         return b": keep-alive\n\n"
 
 
 class UsageSniffer:
-    """Watches passed-through upstream bytes (same dialect) and extracts usage without re-rendering.
+    """Watches passed-through upstream bytes (same wire format) and extracts usage without re-rendering.
 
     ``feed`` returns the bytes to forward now (it may hold back an unfinished line, or remove an event the
     client did not ask for); ``flush`` returns what is held back at the end. A non-streamed body is kept
@@ -66,17 +218,69 @@ class UsageSniffer:
 
 
 class Dialect:
-    """A client dialect. ``name`` equals ``Provider.dialect`` of upstreams that speak it (pass-through)."""
+    """A client dialect.
+
+    ``name`` is unique among registered dialects. ``wire`` is the wire format its bodies are in: the
+    pass-through path is taken when every route's provider speaks it (``Provider.dialect == wire``), and
+    parsed requests keep fields without a hub slot under ``vendor_extra[wire]``. Two dialects may share
+    a wire format (OpenAI Chat and the ``/chat`` proxy dialect differ only in their error shape).
+
+    ``namespaces`` are path prefixes the dialect owns beyond its routes: errors for unknown paths or
+    wrong methods under them are rendered by this dialect (the prefixes of its routes count already)."""
 
     name: ClassVar[str] = ""
+    wire: ClassVar[str] = ""
+    namespaces: ClassVar[tuple[str, ...]] = ()
 
-    def peek(self, body: Any) -> tuple[str, bool]:
+    # ---------------------------------------------------------------- declaration
+
+    def routes(self) -> Sequence[DialectRoute]:
+        raise NotImplementedError
+
+    def warm(self) -> None:
+        """Load what the first request would otherwise wait for (called once, when the app is built)."""
+        return None
+
+    # ---------------------------------------------------------------- reading a request
+
+    def credentials(self, ctx: RequestContext) -> str | None:
+        """The client's gateway key (``None``: none sent)."""
+        return bearer_token(ctx.headers)
+
+    def peek(self, ctx: RequestContext) -> tuple[str, bool]:
         """The cheap checks both paths share (body shape, ``model``, message roles): (model, stream)."""
         raise NotImplementedError
 
-    def parse_request(self, body: Any, headers: dict[str, str]) -> ChatRequest:
-        """Validate a decoded JSON body; raise ``GatewayError`` (invalid_request, ``param`` naming the field)."""
+    def wants_usage(self, body: Any) -> bool:
+        """Whether a streamed answer must carry usage for this client. ``False`` lets the pass-through
+        sniffer strip the usage the gateway asked the upstream for (OpenAI's ``stream_options``)."""
+        return True
+
+    def parse_request(self, ctx: RequestContext) -> ChatRequest:
+        """Validate the request; raise ``GatewayError`` (invalid_request, ``param`` naming the field)."""
         raise NotImplementedError
+
+    def usage_sniffer(self, stream: bool, strip: bool = False) -> UsageSniffer | None:
+        """``strip``: the gateway asked the upstream for usage the client did not request; remove it."""
+        return None
+
+    # ---------------------------------------------------------------- state hooks (no-ops by default)
+
+    async def before_routing(self, ctx: RequestContext) -> None:
+        """Runs after authentication and ``peek``, before the model is routed. A dialect with state may
+        rewrite ``ctx.json`` here (inline the history of a ``previous_response_id``; the model stays the
+        peeked one) or refuse the request (raise ``GatewayError``). Not overridden: the handler does not
+        call it."""
+        return None
+
+    async def after_completion(self, ctx: RequestContext, req: ChatRequest, resp: ChatResponse) -> None:
+        """Runs after a translated answer was sent in full (streamed or not), with the accumulated response
+        (store a response for later retrieval). Not called on the pass-through path (the upstream speaks
+        this wire format and keeps its own state), nor after a failure. Not overridden: the handler
+        neither calls it nor accumulates streams for it."""
+        return None
+
+    # ---------------------------------------------------------------- rendering
 
     def render_response(self, resp: ChatResponse, req: ChatRequest) -> bytes:
         raise NotImplementedError
@@ -85,12 +289,28 @@ class Dialect:
         raise NotImplementedError
 
     def render_error(self, err: GatewayError) -> bytes:
-        """The JSON error body (status is ``err.status``, possibly adjusted by ``error_status``)."""
+        """The JSON error body (status is ``error_status(err)``)."""
         raise NotImplementedError
 
     def error_status(self, err: GatewayError) -> int:
         return err.status
 
-    def usage_sniffer(self, stream: bool, strip: bool = False) -> UsageSniffer | None:
-        """``strip``: the gateway asked the upstream for usage the client did not request; remove it."""
-        return None
+    def render_model_list(self, models: Sequence[ModelCard]) -> bytes:
+        raise NotImplementedError
+
+    def render_model(self, model: ModelCard) -> bytes:
+        raise NotImplementedError
+
+    # ---------------------------------------------------------------- count_tokens routes
+
+    def parse_count_request(self, ctx: RequestContext) -> ChatRequest:
+        """The body of a ``count_tokens`` route as a hub request (only ``model``, messages, tools matter)."""
+        raise NotImplementedError
+
+    def render_token_count(self, n: int) -> bytes:
+        raise NotImplementedError
+
+
+def overrides(dialect: Dialect, method: str) -> bool:
+    """Whether ``dialect`` overrides a hook of :class:`Dialect` (the handlers skip hooks that are not)."""
+    return getattr(type(dialect), method) is not getattr(Dialect, method)

@@ -5,15 +5,14 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from .crypto import SecretBox
+from .db import Database
 from .schema import accounts
-
-if TYPE_CHECKING:
-    from .store import Store
 
 DEFAULT_MAX_INFLIGHT = 2
 EDITABLE = ("label", "weight", "max_inflight", "proxy", "enabled")
@@ -53,11 +52,12 @@ def new_account_id() -> str:
 
 
 class AccountRepo:
-    def __init__(self, store: Store) -> None:
-        self.store = store
+    def __init__(self, db: Database, box: SecretBox) -> None:
+        self.db = db
+        self.box = box
 
     def _row(self, r: Any) -> AccountRow:
-        box = self.store.box
+        box = self.box
         return AccountRow(
             id=r.id, provider=r.provider, api_key=box.decrypt(r.secret), fingerprint=r.fingerprint,
             label=r.label, weight=r.weight, max_inflight=r.max_inflight, proxy=box.decrypt(r.proxy),
@@ -70,24 +70,24 @@ class AccountRepo:
         q = select(accounts).order_by(accounts.c.created_at, accounts.c.id)
         if provider is not None:
             q = q.where(accounts.c.provider == provider)
-        async with self.store.engine.connect() as conn:
+        async with self.db.connect() as conn:
             rows = (await conn.execute(q)).all()
         return [self._row(r) for r in rows]
 
     async def get(self, account_id: str) -> AccountRow | None:
-        async with self.store.engine.connect() as conn:
+        async with self.db.connect() as conn:
             r = (await conn.execute(select(accounts).where(accounts.c.id == account_id))).first()
         return self._row(r) if r is not None else None
 
     async def find(self, provider: str, api_key: str | None) -> AccountRow | None:
-        fp = self.store.box.fingerprint(api_key)
+        fp = self.box.fingerprint(api_key)
         q = select(accounts).where(accounts.c.provider == provider, accounts.c.fingerprint == fp)
-        async with self.store.engine.connect() as conn:
+        async with self.db.connect() as conn:
             r = (await conn.execute(q)).first()
         return self._row(r) if r is not None else None
 
     def _values(self, row: AccountRow) -> dict[str, Any]:
-        box = self.store.box
+        box = self.box
         return {
             "id": row.id, "provider": row.provider, "label": row.label, "secret": box.encrypt(row.api_key),
             "fingerprint": row.fingerprint, "weight": row.weight, "max_inflight": row.max_inflight,
@@ -111,7 +111,7 @@ class AccountRepo:
     ) -> AccountRow:
         now = time.time()
         return AccountRow(
-            id=new_account_id(), provider=provider, api_key=api_key, fingerprint=self.store.box.fingerprint(api_key),
+            id=new_account_id(), provider=provider, api_key=api_key, fingerprint=self.box.fingerprint(api_key),
             label=label, weight=weight, max_inflight=max_inflight, proxy=proxy, enabled=enabled,
             disabled_by=None if enabled else "admin", source=source, created_at=now, updated_at=now,
         )  # fmt: skip
@@ -119,7 +119,7 @@ class AccountRepo:
     async def add(self, row: AccountRow) -> AccountRow:
         """Insert; a credential already stored for the provider raises :class:`DuplicateAccountError`."""
         try:
-            async with self.store.engine.begin() as conn:
+            async with self.db.begin() as conn:
                 await conn.execute(insert(accounts).values(**self._values(row)))
         except IntegrityError:
             existing = await self.find(row.provider, row.api_key)
@@ -133,7 +133,7 @@ class AccountRepo:
         count as skipped too."""
         added: list[AccountRow] = []
         skipped: list[tuple[AccountRow, str]] = []
-        async with self.store.engine.begin() as conn:
+        async with self.db.begin() as conn:
             existing = {
                 (r.provider, r.fingerprint): r.id
                 for r in (
@@ -159,10 +159,10 @@ class AccountRepo:
         values: dict[str, Any] = {}
         for k, v in fields.items():
             if k == "proxy":
-                values["proxy"] = self.store.box.encrypt(v)
+                values["proxy"] = self.box.encrypt(v)
             elif k in ("api_key",):
-                values["secret"] = self.store.box.encrypt(v)
-                values["fingerprint"] = self.store.box.fingerprint(v)
+                values["secret"] = self.box.encrypt(v)
+                values["fingerprint"] = self.box.fingerprint(v)
             else:
                 values[k] = v
         if fields.get("enabled") is True:
@@ -172,7 +172,7 @@ class AccountRepo:
             values.setdefault("disabled_by", "admin")
         values["updated_at"] = time.time()
         try:
-            async with self.store.engine.begin() as conn:
+            async with self.db.begin() as conn:
                 res = await conn.execute(update(accounts).where(accounts.c.id == account_id).values(**values))
                 if res.rowcount == 0:
                     return None
@@ -186,7 +186,7 @@ class AccountRepo:
 
     async def save_health(self, row: AccountRow) -> None:
         """Persist the health fields of ``row`` (what the pool learned from real outcomes)."""
-        async with self.store.engine.begin() as conn:
+        async with self.db.begin() as conn:
             await conn.execute(
                 update(accounts)
                 .where(accounts.c.id == row.id)
@@ -198,12 +198,12 @@ class AccountRepo:
             )  # fmt: skip
 
     async def delete(self, account_id: str) -> bool:
-        async with self.store.engine.begin() as conn:
+        async with self.db.begin() as conn:
             res = await conn.execute(delete(accounts).where(accounts.c.id == account_id))
         return bool(res.rowcount)
 
     async def delete_all(self) -> int:
-        async with self.store.engine.begin() as conn:
+        async with self.db.begin() as conn:
             res = await conn.execute(delete(accounts))
         return int(res.rowcount or 0)
 

@@ -5,16 +5,14 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 from sqlalchemy import insert, select, update
 
 from ..auth import hash_key
+from .db import Database
 from .schema import client_keys
-
-if TYPE_CHECKING:
-    from .store import Store
 
 KEY_PREFIX = "sk-a2a-"
 
@@ -51,8 +49,8 @@ def hint_of(secret: str) -> str:
 
 
 class KeyRepo:
-    def __init__(self, store: Store) -> None:
-        self.store = store
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     @staticmethod
     def _row(r: Any) -> KeyRow:
@@ -100,23 +98,23 @@ class KeyRepo:
         return row, secret
 
     async def insert(self, row: KeyRow) -> None:
-        async with self.store.engine.begin() as conn:
+        async with self.db.begin() as conn:
             await conn.execute(insert(client_keys).values(**self._values(row)))
 
     async def all(self, include_revoked: bool = True) -> list[KeyRow]:
         q = select(client_keys).order_by(client_keys.c.created_at, client_keys.c.id)
         if not include_revoked:
             q = q.where(client_keys.c.revoked_at.is_(None))
-        async with self.store.engine.connect() as conn:
+        async with self.db.connect() as conn:
             return [self._row(r) for r in (await conn.execute(q)).all()]
 
     async def get(self, key_id: str) -> KeyRow | None:
-        async with self.store.engine.connect() as conn:
+        async with self.db.connect() as conn:
             r = (await conn.execute(select(client_keys).where(client_keys.c.id == key_id))).first()
         return self._row(r) if r is not None else None
 
     async def by_hash(self, key_hash: str) -> KeyRow | None:
-        async with self.store.engine.connect() as conn:
+        async with self.db.connect() as conn:
             r = (await conn.execute(select(client_keys).where(client_keys.c.key_hash == key_hash))).first()
         return self._row(r) if r is not None else None
 
@@ -125,7 +123,7 @@ class KeyRepo:
             m = fields["allowed_models"]
             fields["allowed_models"] = None if m is None else orjson.dumps(sorted(m)).decode()
         fields["updated_at"] = time.time()
-        async with self.store.engine.begin() as conn:
+        async with self.db.begin() as conn:
             res = await conn.execute(update(client_keys).where(client_keys.c.id == key_id).values(**fields))
             if res.rowcount == 0:
                 return None
@@ -133,7 +131,7 @@ class KeyRepo:
 
     async def revoke(self, key_id: str) -> KeyRow | None:
         now = time.time()
-        async with self.store.engine.begin() as conn:
+        async with self.db.begin() as conn:
             res = await conn.execute(
                 update(client_keys)
                 .where(client_keys.c.id == key_id, client_keys.c.revoked_at.is_(None))
@@ -147,7 +145,7 @@ class KeyRepo:
         """Add tokens to each key's running total (one statement per key, one transaction)."""
         if not spent:
             return
-        async with self.store.engine.begin() as conn:
+        async with self.db.begin() as conn:
             for key_id, n in spent.items():
                 await conn.execute(
                     update(client_keys)

@@ -1,4 +1,4 @@
-"""Providers added at run time (admin API): their blocks, kept as settings entries ``provider:<name>``.
+"""Providers added at run time (admin API): their blocks, one row each in ``runtime_providers``.
 
 A block is the JSON form of a config file's provider block. It is stored whole under the secret box
 (AES-GCM, like account secrets): api keys, literal header values and proxy URLs are never in the clear."""
@@ -7,14 +7,18 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.engine import Row
+from sqlalchemy.exc import IntegrityError
 
-if TYPE_CHECKING:
-    from .store import Store
+from .crypto import SecretBox, SecretKeyError
+from .db import Database
+from .schema import runtime_providers
 
-PREFIX = "provider:"
+_T = runtime_providers
 
 
 @dataclass(slots=True)
@@ -26,43 +30,48 @@ class ProviderRecord:
 
 
 class ProviderRepo:
-    def __init__(self, store: Store) -> None:
-        self.store = store
+    def __init__(self, db: Database, box: SecretBox) -> None:
+        self.db = db
+        self.box = box
 
-    def _record(self, name: str, value: Any) -> ProviderRecord:
-        plain = self.store.box.decrypt(value["secret"])
-        assert plain is not None
-        return ProviderRecord(
-            name, orjson.loads(plain), float(value["created_at"]), float(value["updated_at"])
-        )
+    def _record(self, r: Row[Any]) -> ProviderRecord:
+        plain = self.box.decrypt(r.secret)
+        if plain is None:  # the column is NOT NULL
+            raise SecretKeyError(f"runtime provider {r.name!r} has no stored block")
+        return ProviderRecord(r.name, orjson.loads(plain), float(r.created_at), float(r.updated_at))
 
     async def all(self) -> list[ProviderRecord]:
         """Every runtime provider, oldest first."""
-        out = [
-            self._record(k[len(PREFIX) :], v)
-            for k, v in (await self.store.settings.values()).items()
-            if k.startswith(PREFIX) and isinstance(v, dict)
-        ]
-        out.sort(key=lambda r: (r.created_at, r.name))
-        return out
+        async with self.db.connect() as conn:
+            rows = (await conn.execute(select(_T).order_by(_T.c.created_at, _T.c.name))).all()
+        return [self._record(r) for r in rows]
 
     async def get(self, name: str) -> ProviderRecord | None:
-        v = await self.store.settings.get(PREFIX + name)
-        return self._record(name, v) if isinstance(v, dict) else None
+        async with self.db.connect() as conn:
+            r = (await conn.execute(select(_T).where(_T.c.name == name))).first()
+        return self._record(r) if r is not None else None
 
     async def put(self, name: str, block: dict[str, Any]) -> ProviderRecord:
         """Create or replace (a replacement keeps its creation time, so its place in routing order)."""
-        old = await self.get(name)
+        secret = self.box.encrypt(orjson.dumps(block).decode())
         now = time.time()
-        created = old.created_at if old is not None else now
-        secret = self.store.box.encrypt(orjson.dumps(block).decode())
-        await self.store.settings.put(
-            PREFIX + name, {"secret": secret, "created_at": created, "updated_at": now}
-        )
-        return ProviderRecord(name, block, created, now)
+        async with self.db.begin() as conn:
+            created = (
+                await conn.execute(select(_T.c.created_at).where(_T.c.name == name))
+            ).scalar_one_or_none()
+            if created is not None:
+                await conn.execute(update(_T).where(_T.c.name == name).values(secret=secret, updated_at=now))
+                return ProviderRecord(name, block, float(created), now)
+            try:
+                async with conn.begin_nested():
+                    await conn.execute(
+                        insert(_T).values(name=name, secret=secret, created_at=now, updated_at=now)
+                    )
+            except IntegrityError:  # created concurrently: replace it
+                await conn.execute(update(_T).where(_T.c.name == name).values(secret=secret, updated_at=now))
+        return ProviderRecord(name, block, now, now)
 
     async def delete(self, name: str) -> bool:
-        if await self.store.settings.get(PREFIX + name) is None:
-            return False
-        await self.store.settings.delete(PREFIX + name)
-        return True
+        async with self.db.begin() as conn:
+            res = await conn.execute(delete(_T).where(_T.c.name == name))
+        return bool(res.rowcount)

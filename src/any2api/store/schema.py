@@ -112,3 +112,16 @@ seeds = Table(
     Column("created_at", Float, nullable=False),
     PrimaryKeyConstraint("kind", "ref", name="pk_seeds"),
 )
+
+runtime_providers = Table(
+    "runtime_providers",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column(
+        "secret", Text, nullable=False
+    ),  # The provider block as JSON, encrypted whole (it holds api keys).
+    Column(
+        "created_at", Float, nullable=False
+    ),  # Kept on replacement: the provider's place in routing order.
+    Column("updated_at", Float, nullable=False),
+)

@@ -3,38 +3,36 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from .db import Database
 from .schema import seeds, settings
-
-if TYPE_CHECKING:
-    from .store import Store
 
 
 class SettingsRepo:
-    def __init__(self, store: Store) -> None:
-        self.store = store
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     async def get(self, key: str, default: Any = None) -> Any:
-        async with self.store.engine.connect() as conn:
+        async with self.db.connect() as conn:
             v = (
                 await conn.execute(select(settings.c.value).where(settings.c.key == key))
             ).scalar_one_or_none()
         return default if v is None else orjson.loads(v)
 
     async def values(self) -> dict[str, Any]:
-        async with self.store.engine.connect() as conn:
+        async with self.db.connect() as conn:
             rows = (await conn.execute(select(settings.c.key, settings.c.value))).all()
         return {k: orjson.loads(v) for k, v in rows}
 
     async def put(self, key: str, value: Any) -> None:
         data = orjson.dumps(value).decode()
         now = time.time()
-        async with self.store.engine.begin() as conn:
+        async with self.db.begin() as conn:
             res = await conn.execute(
                 update(settings).where(settings.c.key == key).values(value=data, updated_at=now)
             )
@@ -49,18 +47,18 @@ class SettingsRepo:
                 )
 
     async def delete(self, key: str) -> None:
-        async with self.store.engine.begin() as conn:
+        async with self.db.begin() as conn:
             await conn.execute(delete(settings).where(settings.c.key == key))
 
     async def seeded(self, kind: str) -> set[str]:
-        async with self.store.engine.connect() as conn:
+        async with self.db.connect() as conn:
             return set((await conn.execute(select(seeds.c.ref).where(seeds.c.kind == kind))).scalars())
 
     async def mark_seeded(self, kind: str, refs: list[str]) -> None:
         if not refs:
             return
         now = time.time()
-        async with self.store.engine.begin() as conn:
+        async with self.db.begin() as conn:
             have = set((await conn.execute(select(seeds.c.ref).where(seeds.c.kind == kind))).scalars())
             fresh = [r for r in dict.fromkeys(refs) if r not in have]
             if fresh:

@@ -1,16 +1,16 @@
-"""The store: one engine, migrated on open, with a repository per table."""
+"""The store: one database handle, migrated on open, composing a repository per table."""
 
 from __future__ import annotations
 
 import hashlib
 from pathlib import Path
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .accounts import AccountRepo
 from .client_keys import KeyRepo
 from .crypto import SecretBox, SecretKeyError, load_master_key
+from .db import Database
 from .engine import data_dir, make_engine, normalize_url, redacted
 from .migrate import upgrade_engine
 from .providers import ProviderRepo
@@ -33,16 +33,23 @@ def url_identity(url: str | None) -> str:
 
 class Store:
     def __init__(self, engine: AsyncEngine, schema: str | None, box: SecretBox, url: str) -> None:
-        self.engine = engine
-        self.schema = schema
+        self.db = Database(engine, schema)
         self.box = box
         self.url = url
         """The URL with its password hidden."""
-        self.accounts = AccountRepo(self)
-        self.keys = KeyRepo(self)
-        self.usage = UsageRepo(self)
-        self.settings = SettingsRepo(self)
-        self.providers = ProviderRepo(self)
+        self.accounts = AccountRepo(self.db, box)
+        self.keys = KeyRepo(self.db)
+        self.usage = UsageRepo(self.db)
+        self.settings = SettingsRepo(self.db)
+        self.providers = ProviderRepo(self.db, box)
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self.db.engine
+
+    @property
+    def schema(self) -> str | None:
+        return self.db.schema
 
     @property
     def identity(self) -> str:
@@ -51,7 +58,7 @@ class Store:
 
     @property
     def backend(self) -> str:
-        return self.engine.dialect.name
+        return self.db.dialect
 
     @classmethod
     async def open(
@@ -87,8 +94,7 @@ class Store:
             )
 
     async def ping(self) -> None:
-        async with self.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
+        await self.db.ping()
 
     async def close(self) -> None:
-        await self.engine.dispose()
+        await self.db.close()

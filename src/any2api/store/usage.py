@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from sqlalchemy import case, func, insert, select, update
 
+from .db import Database
 from .schema import client_keys, usage_records
-
-if TYPE_CHECKING:
-    from .store import Store
 
 GroupBy = Literal["key", "model", "provider", "account"]
 _GROUP_COLUMNS = {
@@ -41,14 +39,14 @@ _ROW_FIELDS = tuple(f.name for f in fields(UsageRow))
 
 
 class UsageRepo:
-    def __init__(self, store: Store) -> None:
-        self.store = store
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     async def insert_many(self, rows: list[UsageRow], spent: dict[str, int] | None = None) -> None:
         """Insert ``rows`` and add ``spent`` (tokens by key id) to the keys' totals, in one transaction."""
         if not rows and not spent:
             return
-        async with self.store.engine.begin() as conn:
+        async with self.db.begin() as conn:
             if rows:
                 await conn.execute(
                     insert(usage_records), [{k: getattr(r, k) for k in _ROW_FIELDS} for r in rows]
@@ -86,7 +84,7 @@ class UsageRepo:
             q = q.group_by(group_col).order_by(
                 (func.sum(c.input_tokens) + func.sum(c.output_tokens)).desc(), group_col
             )
-        async with self.store.engine.connect() as conn:
+        async with self.db.connect() as conn:
             rows = (await conn.execute(q)).mappings().all()
         out = []
         for r in rows:
@@ -97,5 +95,5 @@ class UsageRepo:
         return out
 
     async def count(self) -> int:
-        async with self.store.engine.connect() as conn:
+        async with self.db.connect() as conn:
             return int((await conn.execute(select(func.count()).select_from(usage_records))).scalar_one())

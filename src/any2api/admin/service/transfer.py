@@ -2,8 +2,7 @@
 
 Secrets (upstream credentials, proxy URLs, client-key digests) are included only on request. Import merges
 by identity (an account by its credential, or by provider + label when the file has no credential; a key by
-digest, else by id); with
-``replace`` what the file does not name is removed (accounts) or revoked (keys)."""
+digest, else by id); with ``replace`` what the file does not name is removed (accounts) or revoked (keys)."""
 
 from __future__ import annotations
 
@@ -12,12 +11,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .client_keys import KeyRow
-from .inputs import InputError, obj, opt_bool, opt_int, opt_str, opt_time, parse_account, parse_key
-from .store import Store
+from ...store.client_keys import KeyRow
+from ...store.store import Store
+from ..models import EXPORT_FORMAT, EXPORT_VERSION, ExportedAccount, ExportedKey, ImportDoc, parse
+from .accounts import AccountService
+from .keys import KeyService
+from .settings import SettingsService
 
-FORMAT = "any2api-export"
-VERSION = 1
 SETTING_KEYS = ("models", "pool")
 
 
@@ -45,8 +45,8 @@ async def export_all(store: Store, include_secrets: bool = False) -> dict[str, A
         keys.append(kd)
     all_settings = await store.settings.values()
     return {
-        "format": FORMAT,
-        "version": VERSION,
+        "format": EXPORT_FORMAT,
+        "version": EXPORT_VERSION,
         "exported_at": time.time(),
         "secrets_included": include_secrets,
         "accounts": accounts,
@@ -75,65 +75,27 @@ class ImportReport:
         }  # fmt: skip
 
 
-_ACCOUNT_EXTRA = {"id", "disabled_reason"}
-_KEY_EXTRA = {"id", "hint", "tokens_used", "revoked_at", "key_hash"}
-
-
-def validate(data: Any, providers: set[str] | None = None) -> dict[str, Any]:
+def parse_document(data: object, providers: set[str] | None = None) -> ImportDoc:
     """Check an export document; raises :class:`InputError` naming the first bad field."""
-    d = obj(
-        data, "", {"format", "version", "exported_at", "secrets_included", "accounts", "keys", "settings"}
-    )
-    if d.get("format", FORMAT) != FORMAT:
-        raise InputError("format", f"must be {FORMAT!r}")
-    if opt_int(d, "version", "") not in (None, VERSION):
-        raise InputError("version", f"unsupported version (this gateway reads version {VERSION})")
-    for name in ("accounts", "keys"):
-        items = d.get(name, [])
-        if not isinstance(items, list):
-            raise InputError(name, "must be a list")
-    for i, a in enumerate(d.get("accounts", [])):
-        parse_account(a, f"accounts[{i}]", providers, _ACCOUNT_EXTRA)
-    for i, k in enumerate(d.get("keys", [])):
-        kd = obj(k, f"keys[{i}]")
-        parse_key(kd, f"keys[{i}]", _KEY_EXTRA)
-        h = opt_str(kd, "key_hash", f"keys[{i}]", 64)
-        if h is not None and (len(h) != 64 or any(c not in "0123456789abcdef" for c in h)):
-            raise InputError(f"keys[{i}].key_hash", "must be a SHA-256 hex digest")
-        opt_time(kd, "revoked_at", f"keys[{i}]")
-        opt_int(kd, "tokens_used", f"keys[{i}]")
-    s = obj(d.get("settings", {}), "settings", set(SETTING_KEYS))
-    if "models" in s:
-        obj(s["models"], "settings.models")
-    if "pool" in s:
-        obj(s["pool"], "settings.pool")
-    opt_bool(d, "secrets_included", "")
-    return d
+    return parse(ImportDoc, data, providers=providers)
 
 
-async def import_all(
-    store: Store,
-    data: Any,
-    *,
-    replace: bool = False,
-    providers: set[str] | None = None,
-    default_max_inflight: int = 2,
-) -> ImportReport:
-    d = validate(data, providers)
-    rep = ImportReport()
+async def _import_accounts(
+    store: Store, accounts: list[ExportedAccount], replace: bool, default_max_inflight: int, rep: ImportReport
+) -> None:
     existing = await store.accounts.all()
     by_fp = {(a.provider, a.fingerprint): a for a in existing}
     by_label = {(a.provider, a.label): a for a in existing}
     seen: set[str] = set()
-    for i, raw in enumerate(d.get("accounts", [])):
-        a = parse_account(raw, f"accounts[{i}]", providers, _ACCOUNT_EXTRA)
+    for i, a in enumerate(accounts):
+        given = a.model_fields_set
         changes: dict[str, Any] = {
             k: v for k, v in (("label", a.label), ("weight", a.weight), ("max_inflight", a.max_inflight),
                               ("enabled", a.enabled)) if v is not None
         }  # fmt: skip
-        if "proxy" in raw:
+        if "proxy" in given:
             changes["proxy"] = a.proxy
-        has_key = "api_key" in raw
+        has_key = "api_key" in given
         if has_key:
             match = by_fp.get((a.provider, store.box.fingerprint(a.api_key)))
         else:  # exported without secrets: the label is all there is to go by
@@ -164,53 +126,110 @@ async def import_all(
                 await store.accounts.delete(acc.id)
                 rep.accounts_removed += 1
 
-    keys = await store.keys.all()
-    keys_by_id = {k.id: k for k in keys}
-    keys_by_hash = {k.key_hash: k for k in keys}
+
+async def _import_keys(store: Store, keys: list[ExportedKey], replace: bool, rep: ImportReport) -> None:
+    existing = await store.keys.all()
+    keys_by_id = {k.id: k for k in existing}
+    keys_by_hash = {k.key_hash: k for k in existing}
     kept: set[str] = set()
-    for i, raw in enumerate(d.get("keys", [])):
-        path = f"keys[{i}]"
-        k = parse_key(raw, path, _KEY_EXTRA)
-        digest = raw.get("key_hash")
-        kid = raw.get("id")
+    for i, k in enumerate(keys):
+        digest = k.key_hash
         current = keys_by_hash.get(digest) if digest else None
-        if current is None and isinstance(kid, str):
-            current = keys_by_id.get(kid)
-        fields_: dict[str, Any] = {
-            "name": k.name, "allowed_models": k.allowed_models, "rpm": k.rpm, "tpm": k.tpm,
-            "token_budget": k.token_budget, "expires_at": k.expires_at, "is_admin": k.is_admin,
-        }  # fmt: skip
-        fields_ = {f: v for f, v in fields_.items() if f in k.present}
-        if "revoked_at" in raw:
-            fields_["revoked_at"] = opt_time(raw, "revoked_at", path)
+        if current is None and k.id is not None:
+            current = keys_by_id.get(k.id)
+        changes = k.changes()
+        if "revoked_at" in k.model_fields_set:
+            changes["revoked_at"] = k.revoked_at
         if current is not None:
             kept.add(current.id)
-            await store.keys.update(current.id, **fields_)
+            await store.keys.update(current.id, **changes)
             rep.keys_updated += 1
             continue
         if not digest:
-            rep.skipped.append(f"{path}: no key_hash in the file (export made without secrets) and no match")
+            rep.skipped.append(
+                f"keys[{i}]: no key_hash in the file (export made without secrets) and no match"
+            )
             continue
         now = time.time()
-        new_id = kid if isinstance(kid, str) and kid and kid not in keys_by_id else None
-        key_row = KeyRow(
-            id=new_id or f"key_{secrets.token_hex(8)}", key_hash=digest, name=k.name,
-            hint=str(raw.get("hint") or ""), allowed_models=k.allowed_models, rpm=k.rpm, tpm=k.tpm,
-            token_budget=k.token_budget, tokens_used=int(raw.get("tokens_used") or 0), expires_at=k.expires_at,
-            revoked_at=opt_time(raw, "revoked_at", path), is_admin=k.is_admin, source="import",
-            created_at=now, updated_at=now,
+        new_id = k.id if k.id and k.id not in keys_by_id else None
+        row = KeyRow(
+            id=new_id or f"key_{secrets.token_hex(8)}", key_hash=digest, name=k.name or "", hint=k.hint or "",
+            allowed_models=k.allowed_models, rpm=k.rpm, tpm=k.tpm, token_budget=k.token_budget,
+            tokens_used=k.tokens_used or 0, expires_at=k.expires_at, revoked_at=k.revoked_at,
+            is_admin=bool(k.is_admin), source="import", created_at=now, updated_at=now,
         )  # fmt: skip
-        await store.keys.insert(key_row)
-        kept.add(key_row.id)
-        keys_by_hash[digest] = key_row
+        await store.keys.insert(row)
+        kept.add(row.id)
+        keys_by_hash[digest] = row
         rep.keys_added += 1
     if replace:
-        for key in keys:
+        for key in existing:
             if key.id not in kept and key.revoked_at is None:
                 await store.keys.revoke(key.id)
                 rep.keys_revoked += 1
 
-    for name, value in d.get("settings", {}).items():
-        await store.settings.put(name, value)
-        rep.settings.append(name)
+
+async def import_document(
+    store: Store, doc: ImportDoc, *, replace: bool = False, default_max_inflight: int = 2
+) -> ImportReport:
+    """Write a validated document into the store (see the module's description)."""
+    rep = ImportReport()
+    await _import_accounts(store, doc.accounts, replace, default_max_inflight, rep)
+    await _import_keys(store, doc.keys, replace, rep)
+    for name in SETTING_KEYS:
+        value = getattr(doc.settings, name)
+        if name in doc.settings.model_fields_set:
+            await store.settings.put(name, value)
+            rep.settings.append(name)
     return rep
+
+
+async def import_all(
+    store: Store,
+    data: object,
+    *,
+    replace: bool = False,
+    providers: set[str] | None = None,
+    default_max_inflight: int = 2,
+) -> ImportReport:
+    """Validate ``data`` (an export document) and write it into the store."""
+    doc = parse_document(data, providers)
+    return await import_document(store, doc, replace=replace, default_max_inflight=default_max_inflight)
+
+
+class TransferService:
+    """Export and import, then make the running parts follow (pool, keys, settings)."""
+
+    def __init__(
+        self,
+        store: Store,
+        accounts: AccountService,
+        keys: KeyService,
+        settings: SettingsService | None = None,
+    ) -> None:
+        self.store = store
+        self.accounts = accounts
+        self.keys = keys
+        self.settings = settings
+
+    async def export(self, include_secrets: bool = False) -> dict[str, Any]:
+        return await export_all(self.store, include_secrets)
+
+    async def import_(self, data: object, replace: bool = False) -> ImportReport:
+        doc = parse_document(data, self.accounts.providers())
+        stored = doc.settings
+        if self.settings is not None:
+            if "models" in stored.model_fields_set:
+                self.settings.check_models(stored.models, "settings.models")
+            if "pool" in stored.model_fields_set:
+                self.settings.check_pool(stored.pool, "settings.pool")
+        pool = self.accounts.pool
+        await pool.flush()
+        rep = await import_document(
+            self.store, doc, replace=replace, default_max_inflight=pool.settings.default_max_inflight
+        )
+        await pool.reload_all()
+        await self.keys.reloaded_all()
+        if rep.settings and self.settings is not None:
+            await self.settings.changed()
+        return rep

@@ -1,8 +1,8 @@
 import pytest
 
+from any2api.admin.errors import InputError
+from any2api.admin.service.transfer import export_all, import_all
 from any2api.auth import hash_key
-from any2api.store.inputs import InputError
-from any2api.store.portable import export_all, import_all
 from any2api.store.store import Store
 
 pytestmark = pytest.mark.anyio
