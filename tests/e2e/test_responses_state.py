@@ -186,3 +186,25 @@ def test_compact_passes_through_to_a_responses_upstream(gw, sim):
         gw, {"model": MODELS["oai"], "input": [*upstream["output"], {"role": "user", "content": "x"}]}
     )
     assert status == 400 and err["error"]["param"] == "input[0]"
+
+
+def test_item_reference_of_a_stored_item_is_inlined_before_passing_through(gw, sim):
+    sim.enqueue(Script([Text("answer one")]))
+    status, first = post(gw, {"model": MODELS["oai"], "input": "q1"})
+    msg_id = first["output"][0]["id"]
+    sim.enqueue(Script([Text("answer two")]))
+    # a Responses upstream does not know this gateway's item ids: the stored item goes in their place
+    r = request("POST", gw.url + "/v1/responses", {"model": MODELS["resp"], "input": [
+        {"type": "item_reference", "id": msg_id}, {"role": "user", "content": "q2"}]},
+        {"Authorization": f"Bearer {KEY}", "x-any2api-responses-compact": "1"})  # fmt: skip
+    assert r.status == 200, r.body
+    assert sim.last.path == "/v1/responses"  # the gateway's own compact marker is not taken from a client
+    sent = sim.last.json["input"]
+    assert sent[0]["type"] == "message" and sent[0]["id"] == msg_id
+    assert sent[0]["content"][0]["text"] == "answer one"
+    # an id this gateway does not hold is the upstream's to resolve
+    sim.enqueue(Script([Text("answer three")]))
+    status, _ = post(
+        gw, {"model": MODELS["resp"], "input": [{"type": "item_reference", "id": "msg_upstream"}]}
+    )
+    assert status == 200 and sim.last.json["input"] == [{"type": "item_reference", "id": "msg_upstream"}]

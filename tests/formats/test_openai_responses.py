@@ -22,7 +22,7 @@ from any2api.core.parts import (
 from any2api.core.response import ChatResponse, Usage
 from any2api.core.seal import default_sealer
 from any2api.formats.openai_responses import DIALECT
-from any2api.formats.openai_responses.parse import restore_reasoning
+from any2api.formats.openai_responses.parse import parse_request, restore_reasoning
 from any2api.formats.openai_responses.stream import ResponsesStreamRenderer
 from tests.e2e.responses_helpers import check_sequence, sse_events
 from tests.schemas.responses_schema import check
@@ -32,7 +32,7 @@ CODEX = FIXTURES_DIR / "requests" / "codex"
 
 
 def parse(body: dict) -> object:
-    return DIALECT.parse_request({"model": "m", **body}, {})
+    return parse_request({"model": "m", **body})
 
 
 def err(body: dict) -> GatewayError:
@@ -155,7 +155,7 @@ def test_captured_codex_requests_parse(name):
             ]
         body["tools"] = [{"type": "function", "name": "exec_command", "parameters": {"type": "object"}},
                          {"type": "web_search"}]  # fmt: skip
-    req = DIALECT.parse_request(body, {})
+    req = parse_request(body)
     assert req.stream is True and req.reasoning is not None
     extra = req.extra_for("openai_responses")
     assert extra["include"] == ["reasoning.encrypted_content"] and extra["store"] is False

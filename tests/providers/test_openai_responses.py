@@ -10,11 +10,18 @@ import pytest
 
 from any2api.core.accumulator import accumulate
 from any2api.core.events import ErrorEvent, Event
-from any2api.core.parts import ReasoningPart, ServerToolCallPart, TextPart, ToolCallPart, ToolResultPart
+from any2api.core.parts import (
+    ReasoningPart,
+    ServerToolCallPart,
+    TextPart,
+    ToolCallPart,
+    ToolResultPart,
+    UnsupportedContentError,
+)
 from any2api.core.request import ChatRequest, Message, ReasoningConfig, ToolChoice, ToolDef
-from any2api.formats.anthropic_messages import DIALECT as ANTHROPIC
+from any2api.formats.anthropic_messages import parse_request as parse_anthropic
 from any2api.formats.openai_chat import parse_request as parse_chat
-from any2api.formats.openai_responses import DIALECT as RESPONSES
+from any2api.formats.openai_responses import parse_request as parse_responses
 from any2api.providers.openai_responses import ResponsesParser, build_body, response_events
 from any2api.sse import iter_events
 from tests.sim.fixtures import FIXTURES_DIR, chunks_to_events
@@ -116,7 +123,7 @@ def test_body_from_a_chat_client():
 
 
 def test_body_from_an_anthropic_client_with_tool_results_in_user_turns():
-    req = ANTHROPIC.parse_request({"model": "x", "max_tokens": 10, "system": "sys", "messages": [
+    req = parse_anthropic({"model": "x", "max_tokens": 10, "system": "sys", "messages": [
         {"role": "user", "content": "hi"},
         {"role": "assistant", "content": [{"type": "thinking", "thinking": "t", "signature": "s"},
                                           {"type": "tool_use", "id": "t1", "name": "f", "input": {}}]},
@@ -130,14 +137,14 @@ def test_body_from_an_anthropic_client_with_tool_results_in_user_turns():
 
 
 def test_body_from_a_responses_client_keeps_its_fields():
-    req = RESPONSES.parse_request({"model": "alias", "instructions": "be nice", "input": [
+    req = parse_responses({"model": "alias", "instructions": "be nice", "input": [
         {"role": "user", "content": "hi"},
         {"type": "reasoning", "id": "rs_1", "summary": [], "encrypted_content": "gAAAAB-openai"},
         {"type": "custom_tool_call", "call_id": "c1", "name": "apply_patch", "input": "P"},
         {"type": "custom_tool_call_output", "call_id": "c1", "output": "done"},
         {"type": "web_search_call", "id": "ws_1", "status": "completed"}],
         "tools": [{"type": "custom", "name": "apply_patch"}, {"type": "web_search"}], "store": False,
-        "include": ["reasoning.encrypted_content"], "prompt_cache_key": "k", "text": {"verbosity": "low"}}, {})  # fmt: skip
+        "include": ["reasoning.encrypted_content"], "prompt_cache_key": "k", "text": {"verbosity": "low"}})  # fmt: skip
     body = build_body(req, "gpt-5")
     assert body["model"] == "gpt-5" and body["instructions"] == "be nice"
     assert body["input"] == [
@@ -153,9 +160,9 @@ def test_body_from_a_responses_client_keeps_its_fields():
 
 
 def test_namespaced_hub_tools_are_grouped_again():
-    req = RESPONSES.parse_request({"model": "m", "input": "x", "tools": [
+    req = parse_responses({"model": "m", "input": "x", "tools": [
         {"type": "namespace", "name": "ns", "description": "d", "tools": [
-            {"type": "function", "name": "a"}, {"type": "function", "name": "b"}]}]}, {})  # fmt: skip
+            {"type": "function", "name": "a"}, {"type": "function", "name": "b"}]}]})  # fmt: skip
     req.origin = "openai_chat"  # as if another dialect had sent these hub tools
     body = build_body(req, "m")
     assert body["tools"][0]["type"] == "namespace" and [t["name"] for t in body["tools"][0]["tools"]] == [
@@ -165,14 +172,12 @@ def test_namespaced_hub_tools_are_grouped_again():
 
 
 def test_server_tool_parts_of_other_wires_are_refused():
-    from any2api.core.errors import GatewayError
-
     req = ChatRequest(
         "m", [Message("assistant", [ServerToolCallPart("s1", "web_search", "anthropic_messages", {})])]
     )
-    with pytest.raises(GatewayError) as e:
+    with pytest.raises(UnsupportedContentError) as e:  # the api answers it with a 400 (unsupported_content)
         build_body(req, "m")
-    assert e.value.status == 400 and e.value.param == "messages[0].content[0]"
+    assert e.value.param == "messages[0].content[0]" and "anthropic_messages" in str(e.value)
 
 
 def test_hub_tool_choice_and_reasoning_budget():

@@ -15,7 +15,7 @@ from ..core.events import ErrorEvent, Event, UsageEvent
 from ..core.parts import UnsupportedContentError
 from ..core.request import ChatRequest
 from ..core.response import ChatResponse, Usage
-from ..formats.base import Dialect, RequestContext, overrides
+from ..formats.base import Dialect, RequestContext, UpstreamTarget, overrides
 from ..gateway import Gateway, UsageRecord
 from .asgi import (
     ClientGone,
@@ -52,6 +52,7 @@ class ChatEndpoint:
         # the state hooks, only when the dialect has them (no awaits, no accumulation otherwise)
         self._before = dialect.before_routing if overrides(dialect, "before_routing") else None
         self._after = dialect.after_completion if overrides(dialect, "after_completion") else None
+        self._upstream = dialect.before_upstream if overrides(dialect, "before_upstream") else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         gw = self.rt.gateway
@@ -76,10 +77,15 @@ class ChatEndpoint:
             wire = d.wire
             if all(r.provider.dialect == wire and r.provider.passthrough and r.provider.can_forward(obj)
                    for r in routes):  # fmt: skip
-                await self._forward(receive, send, gw, client, routes, obj, model, stream, started, headers)
+                await self._forward(
+                    receive, send, gw, client, routes, obj, model, stream, started, ctx.headers
+                )
                 return
             req = d.parse_request(ctx)
             req.model = model
+            if self._upstream is not None:
+                p = routes[0].provider
+                self._upstream(ctx, req, UpstreamTarget(p.name, p.dialect, p.config.options))
             if req.stream:
                 await self._stream(receive, send, gw, client, routes, req, started, ctx)
             else:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from .anthropic_messages import ANTHROPIC_MESSAGES
 from .base import Dialect
 from .openai_chat import OPENAI_CHAT, PROXY_CHAT
+from .openai_responses import OPENAI_RESPONSES
 
 _DIALECTS: dict[str, Dialect] = {}
 _fallback: list[Dialect] = []
@@ -55,3 +56,4 @@ def get(name: str) -> Dialect:
 register(OPENAI_CHAT, fallback=True)
 register(PROXY_CHAT)
 register(ANTHROPIC_MESSAGES)
+register(OPENAI_RESPONSES)

@@ -65,11 +65,6 @@ def _d(p: Any) -> dict[str, Any]:
     return d if isinstance(d, dict) else {}
 
 
-def _refused(p: ServerToolCallPart | ServerToolResultPart, target: str, field: str) -> GatewayError:
-    e = unsupported_server_tool(p, target, field)
-    return invalid(str(e), e.param, "unsupported_content")
-
-
 def _refusal(p: TextPart) -> bool:
     return bool(p.provider_details and (p.provider_details.get("openai") or {}).get("refusal"))
 
@@ -107,7 +102,7 @@ def _input_content(p: Part, field: str) -> dict[str, Any]:
             f["filename"] = "file"
         return f
     if isinstance(p, ServerToolCallPart | ServerToolResultPart):
-        raise _refused(p, "OpenAI Responses message", field)
+        raise unsupported_server_tool(p, "OpenAI Responses message", field)
     raise invalid(f"Content of type {p.kind!r} cannot appear in this message ({field}).", field)
 
 
@@ -189,7 +184,7 @@ class _Input:
                 self.items.append(self._call(p))
             elif isinstance(p, ServerToolCallPart | ServerToolResultPart):
                 if p.wire != NAME:
-                    raise _refused(p, "OpenAI Responses", pf)
+                    raise unsupported_server_tool(p, "OpenAI Responses", pf)
                 self.items.append(dict(p.data))
             elif isinstance(p, ImagePart | FilePart | ToolResultPart):
                 raise invalid(f"An assistant message ({field}) cannot contain {p.kind!r} content.", pf)

@@ -18,6 +18,7 @@ from ...core.request import ChatRequest, Message, ToolChoice
 from ...core.response import ChatResponse, Usage
 from ...core.seal import default_sealer
 from ...wire.openai_responses import NAME, new_id, usage_to_wire
+from .state import RECORD
 
 COMPACTION_SCOPE = "any2api/compaction"
 SUMMARY_PREFIX = "Summary of the earlier conversation (compacted):\n\n"
@@ -31,7 +32,7 @@ INSTRUCTION = (
 def summary_request(req: ChatRequest) -> ChatRequest:
     """The request whose answer is the summary: the conversation, then the instruction; no tool may be called
     (tools stay defined: some upstreams want them when the history has calls)."""
-    extra = {k: v for k, v in req.extra_for(NAME).items() if k not in ("_hosted", "_sink")}
+    extra = {k: v for k, v in req.extra_for(NAME).items() if k not in ("_hosted", RECORD)}
     return replace(
         req,
         messages=[*req.messages, Message("user", [TextPart(INSTRUCTION)])],

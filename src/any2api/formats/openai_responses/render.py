@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
 from typing import Any, assert_never
 
 import orjson
@@ -24,6 +23,7 @@ from ...core.response import ChatResponse, FinishReason, Usage
 from ...core.seal import default_sealer, is_sealed
 from ...wire import openai_responses as W
 from ...wire.openai_responses import NAME, custom_input, new_id, status_for, usage_to_wire
+from .state import record_of
 
 ENCRYPTED_REASONING = "reasoning.encrypted_content"
 
@@ -72,20 +72,18 @@ class Shape:
     """What every Response object of one request repeats (the echo of the request) and what rendering
     needs to know about it. Built once per request."""
 
-    __slots__ = ("custom", "echo_head", "echo_tail", "echo_tail_end", "include_encrypted", "model", "seal", "sink",
-                 "tools")  # fmt: skip
+    __slots__ = ("custom", "echo_head", "echo_tail", "echo_tail_end", "include_encrypted", "model", "record",
+                 "seal", "tools")  # fmt: skip
 
     def __init__(self, req: ChatRequest) -> None:
         extra = req.extra_for(NAME)
         self.model = req.model
         include = extra.get("include")
         self.include_encrypted = isinstance(include, list) and ENCRYPTED_REASONING in include
-        sink = extra.get("_sink")
-        self.sink: Callable[[dict[str, Any], list[dict[str, Any]]], None] | None = (
-            sink if callable(sink) else None
-        )
-        """Stores the finished response (``store: true``); its copy keeps reasoning sealed for continuations."""
-        self.seal = self.include_encrypted or self.sink is not None
+        self.record = record_of(extra)
+        """Where the finished response goes to be stored (``store: true``); its copy keeps reasoning sealed for
+        continuations."""
+        self.seal = self.include_encrypted or self.record is not None
         self.custom: frozenset[str] = frozenset(extra.get("_custom") or ())
         self.tools: dict[str, dict[str, Any]] = {}
         """flat tool name -> its ``openai_responses`` details (namespace, original name, custom)."""
@@ -134,7 +132,7 @@ class Shape:
         return {k: v for k, v in item.items() if k != "encrypted_content"}
 
     def response_id(self, upstream_id: str) -> str:
-        if self.sink is not None:  # stored here: an id of ours (continuations never pass through)
+        if self.record is not None:  # stored here: an id of ours (continuations never pass through)
             return W.LOCAL_ID_PREFIX + os.urandom(22).hex()
         return upstream_id if upstream_id.startswith("resp_") else W.new_id("resp")
 
@@ -269,8 +267,8 @@ def response_object(resp: ChatResponse, req: ChatRequest, shape: Shape | None = 
     obj = shape.response(shape.response_id(resp.id), resp.created or int(time.time()), resp.model or req.model,
                          status, [shape.client_view(i) for i in full], resp.usage or Usage(), incomplete=incomplete,
                          error=error)  # fmt: skip
-    if shape.sink is not None:
-        shape.sink(obj, full)
+    if shape.record is not None:
+        shape.record.keep(obj, full)
     return obj
 
 

@@ -14,25 +14,21 @@ here. Continuing a locally stored response never passes through: its id is this 
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ...core.errors import GatewayError, invalid
 from ...core.request import ChatRequest
-from ...wire.openai_responses import LOCAL_ID_PREFIX, NAME, new_id
-from .dialect import OpenAIResponses
-from .parse import parse_request
+from ...wire.openai_responses import ITEM_REFERENCE, LOCAL_ID_PREFIX, NAME, new_id
 
 MAX_RESPONSES = 1000
 MAX_BYTES = 64 * 1024 * 1024
 """About this much text (inputs, images as data URLs included) is kept at most; the oldest go first."""
 RETENTION_SECONDS = 3600.0
-SINK = "_sink"
-"""``vendor_extra`` key of the callback that stores the finished response (see :class:`Sink`)."""
+RECORD = "_record"
+"""``vendor_extra`` key of the :class:`Record` of a request whose response is stored."""
 
 
 @dataclass(slots=True)
@@ -102,6 +98,9 @@ class ResponseStore:
         self._forget_items(self._responses.pop(rid))
         return True
 
+    def has_items(self) -> bool:
+        return bool(self._items)
+
     def item(self, iid: str, owner: str) -> dict[str, Any] | None:
         found = self._items.get(iid)
         return found[1] if found is not None and found[0] == owner else None
@@ -120,22 +119,11 @@ def _approx_size(v: Any, depth: int = 0) -> int:
     return 8
 
 
-def owner_of(headers: dict[str, str]) -> str:
-    """Who may read a stored response: a digest of the API key that made it."""
-    auth = headers.get("authorization")
-    if auth:
-        scheme, _, token = auth.partition(" ")
-        token = token.strip() if scheme.lower() == "bearer" else auth
-    else:
-        token = headers.get("x-api-key") or headers.get("api-key") or ""
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def not_found(rid: str, what: str = "Response", param: str | None = None) -> GatewayError:
     return GatewayError("not_found", f"{what} with id '{rid}' not found.", param=param, code="not_found")
 
 
-def _input_items(inp: Any) -> list[dict[str, Any]]:
+def stored_input_items(inp: Any) -> list[dict[str, Any]]:
     """The request's input as items, each with an id (as ``/input_items`` lists them)."""
     if isinstance(inp, str):
         inp = [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": inp}]}]
@@ -156,21 +144,21 @@ def _input_items(inp: Any) -> list[dict[str, Any]]:
     return out
 
 
-class Sink:
-    """Stores the response of one request when it is finished (called by the renderers)."""
+class Record:
+    """What the renderer sent for one stored request (``store: true``), for :meth:`after_completion
+    <any2api.formats.openai_responses.dialect.OpenAIResponses.after_completion>` to keep: the Response object
+    as the client got it and every output item with its reasoning sealed. One per request, in
+    ``req.vendor_extra["openai_responses"][RECORD]``."""
 
-    __slots__ = ("items", "owner", "prior", "store")
+    __slots__ = ("full", "response")
 
-    def __init__(self, store: ResponseStore, owner: str, prior: list[dict[str, Any]],
-                 items: list[dict[str, Any]]) -> None:  # fmt: skip
-        self.store = store
-        self.owner = owner
-        self.prior = prior
-        self.items = items
+    def __init__(self) -> None:
+        self.response: dict[str, Any] | None = None
+        self.full: list[dict[str, Any]] = []
 
-    def __call__(self, response: dict[str, Any], full_output: list[dict[str, Any]]) -> None:
-        conversation = [*self.prior, *self.items, *full_output]
-        self.store.put(response["id"], Stored(self.owner, response, self.items, conversation, 0.0))
+    def keep(self, response: dict[str, Any], full: list[dict[str, Any]]) -> None:
+        self.response = response
+        self.full = full
 
 
 def unresolved_previous(req: ChatRequest) -> str | None:
@@ -179,43 +167,65 @@ def unresolved_previous(req: ChatRequest) -> str | None:
     return v if isinstance(v, str) else None
 
 
-def sink_of(req: ChatRequest) -> Callable[[dict[str, Any], list[dict[str, Any]]], None] | None:
-    s = req.extra_for(NAME).get(SINK)
-    return s if callable(s) else None
+def record_of(extra: dict[str, Any]) -> Record | None:
+    r = extra.get(RECORD)
+    return r if isinstance(r, Record) else None
 
 
-class StatefulResponses(OpenAIResponses):
-    """The Responses dialect with this instance's response store."""
+@dataclass(slots=True)
+class Continuation:
+    """A request continuing a response stored here (``previous_response_id``): its id and the conversation
+    inlined before the request's own input."""
 
-    def __init__(self, store: ResponseStore | None = None) -> None:
-        self.store = store or ResponseStore()
+    previous_id: str
+    prior: list[dict[str, Any]]
 
-    def parse_request(self, body: Any, headers: dict[str, str]) -> ChatRequest:
-        if not isinstance(body, dict):
-            return parse_request(body)
-        owner = owner_of(headers)
-        prior: list[dict[str, Any]] = []
-        prev = body.get("previous_response_id")
-        if prev is not None:
-            if not isinstance(prev, str) or not prev:
-                raise invalid("'previous_response_id' must be a non-empty string.", "previous_response_id")
-            entry = self.store.get(prev, owner)
-            if entry is None and prev.startswith(LOCAL_ID_PREFIX):
-                raise not_found(prev, "Previous response", "previous_response_id")
-            prior = entry.conversation if entry is not None else []
-        inp = body.get("input")
-        items = _input_items(inp) if body.get("store") is not False else []
-        expanded = dict(body)
-        if prior:
+
+def continue_stored(
+    store: ResponseStore, owner: str, body: dict[str, Any]
+) -> tuple[dict[str, Any], Continuation | None]:
+    """The body with a locally stored ``previous_response_id`` inlined (its conversation, then the request's
+    own input) and ``item_reference`` items of stored items replaced by the items. The id stays in the body:
+    such a request never passes through (the upstream does not know our ids), and :func:`parse_request`
+    leaves it out. A local id that is not (or no longer) stored is a 404; another id is left for a Responses
+    upstream. Returns the body unchanged (the same object) when there is nothing to inline."""
+    cont: Continuation | None = None
+    prev = body.get("previous_response_id")
+    if prev is not None:
+        if not isinstance(prev, str) or not prev:
+            raise invalid("'previous_response_id' must be a non-empty string.", "previous_response_id")
+        entry = store.get(prev, owner)
+        if entry is None and prev.startswith(LOCAL_ID_PREFIX):
+            raise not_found(prev, "Previous response", "previous_response_id")
+        if entry is not None:
+            cont = Continuation(prev, entry.conversation)
+            inp = body.get("input")
             own = [inp] if isinstance(inp, str) else list(inp) if isinstance(inp, list) else []
             if own and isinstance(own[0], str):
                 own = [{"type": "message", "role": "user", "content": own[0]}]
-            expanded["input"] = [*prior, *own]
-            expanded.pop("previous_response_id")  # resolved here; an upstream's own id stays for it
-        req = parse_request(expanded, lambda iid: self.store.item(iid, owner))
-        extra = req.vendor_extra[NAME]
-        if prev is not None and prior:
-            extra["_previous_response_id"] = prev
-        if body.get("store") is not False:
-            extra[SINK] = Sink(self.store, owner, prior, items)
-        return req
+            body = {**body, "input": [*entry.conversation, *own]}
+    inp = body.get("input")
+    if isinstance(inp, list) and store.has_items():
+        resolved = _resolve_references(store, owner, inp)
+        if resolved is not inp:
+            body = {**body, "input": resolved}
+    return body, cont
+
+
+def _resolve_references(store: ResponseStore, owner: str, items: list[Any]) -> list[Any]:
+    out: list[Any] | None = None
+    for i, it in enumerate(items):
+        if (
+            isinstance(it, dict)
+            and it.get("type", None if "role" in it else ITEM_REFERENCE) == ITEM_REFERENCE
+        ):
+            iid = it.get("id")
+            found = store.item(iid, owner) if isinstance(iid, str) else None
+            if found is not None and found.get("type") != ITEM_REFERENCE:
+                if out is None:
+                    out = list(items[:i])
+                out.append(found)
+                continue
+        if out is not None:
+            out.append(it)
+    return items if out is None else out

@@ -92,8 +92,8 @@ class ResponsesStreamRenderer(StreamRenderer):
         return self.shape.response(self.rid, self.created, self.model, status, items, self.usage, **kw)
 
     def _store(self, resp: dict[str, Any]) -> None:
-        if self.shape.sink is not None:
-            self.shape.sink(resp, [i for i in self.full if i is not None])
+        if self.shape.record is not None:
+            self.shape.record.keep(resp, [i for i in self.full if i is not None])
 
     def _start(self, out: list[bytes], rid: str, model: str, created: int) -> None:
         self.started = True
