@@ -1,10 +1,12 @@
-"""Client authentication: who is calling, and may they."""
+"""Who is calling, and may they: the authenticated :class:`Client`, and the key digest every key table uses.
+
+The authenticator itself is :class:`~any2api.keys.KeyAuth` (client keys in the store, plus the config's
+admin key), typed by :class:`~any2api.ports.Authenticator`."""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from .core.errors import GatewayError
 
@@ -29,10 +31,6 @@ class Client:
             )
 
 
-class Authenticator(Protocol):
-    async def authenticate(self, token: str | None) -> Client: ...
-
-
 def hash_key(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -41,22 +39,15 @@ MISSING_KEY = "Missing API key. Send it as 'Authorization: Bearer <key>' (or 'x-
 INVALID_KEY = "Incorrect API key provided."
 
 
-class StaticAuth:
-    """Keys from the config file, kept only as SHA-256 digests; lookup by digest so the comparison
-    never touches the secret byte by byte."""
+PIN_HEADER = "x-any2api-account"
 
-    def __init__(self, keys: list[str], admin_key: str | None = None) -> None:
-        self._by_hash: dict[str, Client] = {}
-        for i, k in enumerate(keys):
-            self._by_hash[hash_key(k)] = Client(key_id=f"config#{i}", name=f"config key {i}")
-        if admin_key:
-            self._by_hash[hash_key(admin_key)] = Client(key_id="admin", name="admin", is_admin=True)
-        self.open = not keys
 
-    async def authenticate(self, token: str | None) -> Client:
-        if not token:
-            raise GatewayError("authentication", MISSING_KEY, code="missing_api_key")
-        client = self._by_hash.get(hash_key(token))
-        if client is None:
-            raise GatewayError("authentication", INVALID_KEY, code="invalid_api_key")
-        return client
+def check_pin(client: Client, account_id: str) -> None:
+    """``x-any2api-account`` pins one upstream account: admin keys only (for debugging that account)."""
+    if not client.is_admin:
+        raise GatewayError(
+            "permission",
+            f"Only admin keys may pin an account ({PIN_HEADER}).",
+            param=PIN_HEADER,
+            code="permission_denied",
+        )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 from pathlib import Path
 from typing import Annotated
@@ -11,7 +10,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from .cli_adapter import adapter_app
+from .cli_admin import accounts_app, db_app, keys_app
 from .config import Config, ConfigError, load_config
+from .demo import demo_config, demo_key
+from .providers.base import create_provider
+from .routing.router import Router
+from .upstream import Upstream
 
 app = typer.Typer(help="any2api: any LLM chat endpoint as the standard APIs.", no_args_is_help=True,
                   pretty_exceptions_enable=False)  # fmt: skip
@@ -21,8 +26,6 @@ out = Console()
 
 def _load(config: Path | None, demo: bool) -> Config:
     if demo:
-        from .demo import demo_config
-
         return demo_config()
     if config is None:
         env = os.environ.get("ANY2API_CONFIG")
@@ -59,8 +62,6 @@ def serve(
     h = host or cfg.server.host
     p = port if port is not None else cfg.server.port
     if demo:
-        from .demo import demo_key
-
         err.print(f"any2api demo on http://{h}:{p}  (API key: {demo_key()}; models: gpt-4o-mini, "
                   "deepseek-reasoner, claude-sonnet-4-20250514, ...)")  # fmt: skip
     elif not cfg.auth_keys:
@@ -81,10 +82,6 @@ def check(
 ) -> None:
     """Validate a config file and print what is routable."""
     cfg = _load(config, demo)
-    from .providers.base import create_provider
-    from .routing.router import Router
-    from .upstream import Upstream
-
     up = Upstream(cfg.server.timeouts, cfg.error_rules)
     try:
         providers = {p.name: create_provider(p, up) for p in cfg.providers}
@@ -107,26 +104,13 @@ def check(
     )
 
 
-def _mount_optional() -> None:
-    for modname, attr, name in (
-        ("any2api.cli_admin", "keys_app", "keys"),
-        ("any2api.cli_admin", "accounts_app", "accounts"),
-        ("any2api.cli_admin", "db_app", "db"),
-        ("any2api.cli_adapter", "adapter_app", "adapter"),
-    ):
-        try:
-            mod = importlib.import_module(modname)
-        except ModuleNotFoundError as e:
-            if e.name != modname:
-                raise
-            continue
-        sub = getattr(mod, attr, None)
-        if sub is not None:
-            app.add_typer(sub, name=name)
+app.add_typer(keys_app, name="keys")
+app.add_typer(accounts_app, name="accounts")
+app.add_typer(db_app, name="db")
+app.add_typer(adapter_app, name="adapter")
 
 
 def main() -> None:
-    _mount_optional()
     app(prog_name="any2api")
 
 

@@ -23,12 +23,15 @@ from .admin.models import KeyIn, parse
 from .admin.probe import make_probe
 from .admin.service import AccountService, KeyService, TransferService
 from .admin.views import probe_view
+from .compose import account_tester
 from .config import Config, ConfigError, load_config
-from .gateway import Gateway
-from .routing.store_pool import PoolSettings, Probe, StorePool
+from .routing.pool import Pool
+from .routing.pool_ports import Probe
+from .routing.pool_settings import PoolSettings
 from .store.crypto import SecretKeyError, mask
 from .store.engine import StoreURLError, make_engine
 from .store.migrate import current_revision, head_revision
+from .store.pool_backend import StoreAccounts
 from .store.seed import seed_from_config
 from .store.shared import Shared
 from .store.store import Store
@@ -125,7 +128,7 @@ async def _accounts(cfg: Config, store: Store, probe: Probe | None = None) -> Ac
         settings = base.merged(await store.settings.get("pool") or {})
     except ValueError:
         settings = base
-    pool = StorePool(store, cfg.providers, settings, probe=probe)
+    pool = Pool(StoreAccounts(store.accounts), cfg.providers, settings, probe=probe)
     await pool.reload()
     return AccountService(store, pool, lambda: names, source="cli")
 
@@ -292,7 +295,8 @@ def accounts_test(
 
     async def run_tests() -> list[dict[str, Any]]:
         store = await _open(cfg)
-        gw = Gateway(cfg)
+        tester = account_tester(cfg, store)
+        gw = tester.gateway
         try:
             accounts = await _accounts(cfg, store, make_probe(gw))
             tested = await accounts.test_many(set(account or ()), concurrency=1)

@@ -1,28 +1,30 @@
-"""The gateway object: providers, router, auth, account pool and the retrying request loop."""
+"""The gateway object: providers, router, and the retrying request loop over the parts it is built with
+(account pool, authenticator, usage sinks; see :mod:`any2api.ports` and :mod:`any2api.compose`)."""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Mapping, Set
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 
-from .auth import Authenticator, Client, StaticAuth
 from .config import Config, ProviderConfig
 from .core.errors import GatewayError
 from .core.events import ErrorEvent, Event, ResponseStart
 from .core.request import ChatRequest
-from .core.response import Usage
+from .ports import AccountPool, Authenticator, Lease, ReadyCheck, UsageSink
+from .ports import UsageRecord as UsageRecord  # re-exported: callers record usage through the gateway
 from .providers.base import Account, Provider, create_provider
-from .routing.pool import StaticPool
 from .routing.router import Route, Router
 from .upstream import Upstream, iter_body, read_body
 
 log = logging.getLogger("any2api")
+
+_NONE_TRIED: frozenset[str] = frozenset()
 
 
 class Forwarded:
@@ -66,37 +68,39 @@ class Forwarded:
 @dataclass(slots=True)
 class _Attempt:
     route: Route
-    account: Account
-    lease: Any
-    tried: set[str]
+    lease: Lease
+    tried: Set[str]
 
-
-@dataclass(slots=True)
-class UsageRecord:
-    client: Client
-    public_model: str
-    provider: str
-    account: str
-    usage: Usage | None
-    latency_ms: float
-    status: int
-    error_kind: str | None = None
+    @property
+    def account(self) -> Account:
+        return self.lease.account
 
 
 class Gateway:
-    def __init__(self, config: Config) -> None:
+    """Built once, by the composition root, from its parts; nothing replaces them afterwards."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        pool: AccountPool,
+        auth: Authenticator,
+        usage_sinks: Iterable[UsageSink] = (),
+        ready_checks: Mapping[str, ReadyCheck] | None = None,
+    ) -> None:
         self.config = config
         self.upstream = Upstream(config.server.timeouts, config.error_rules)
         self.providers: dict[str, Provider] = {
             p.name: create_provider(p, self.upstream) for p in config.providers
         }
         self.router = Router(config, self.providers)
-        self.auth: Authenticator = StaticAuth(config.auth_keys, config.admin_key)
-        self.pool: Any = StaticPool(config.providers)
-        self.usage_sinks: list[Callable[[UsageRecord], None]] = []
+        self.pool = pool
+        self.auth = auth
+        self.usage_sinks: tuple[UsageSink, ...] = tuple(usage_sinks)
+        self.ready_checks: dict[str, ReadyCheck] = dict(ready_checks or {})
+        """``/readyz``: each must answer (the store, Redis)."""
         self.max_attempts_per_route = 3
         self.started_at = int(time.time())
-        self.ready_checks: dict[str, Callable[[], Awaitable[Any]]] = {}
 
     async def start(self) -> None:
         for prov in self.providers.values():
@@ -144,38 +148,42 @@ class Gateway:
                 log.exception("usage sink failed")
 
     async def _attempts(
-        self, routes: tuple[Route, ...], errors: list[GatewayError]
+        self, routes: tuple[Route, ...], errors: list[GatewayError], pin: str | None
     ) -> AsyncGenerator[_Attempt, None]:
         """Leased accounts to try, in order: each route's accounts (up to ``max_attempts_per_route``), then
         the next route. When a route has no account left, its lease error is kept only if nothing better
-        (an upstream's own error) is known."""
+        (an upstream's own error) is known. ``pin``: the one account to use (admin keys only)."""
+        pool = self.pool
         for route in routes:
-            tried: set[str] = set()
+            tried: Set[str] = _NONE_TRIED
             for _ in range(self.max_attempts_per_route):
                 try:
-                    lease = self.pool.lease(route.provider.name, frozenset(tried))
-                    account: Account = await lease.__aenter__()
+                    lease = await pool.acquire(route.provider.name, tried, pin)
                 except GatewayError as e:
                     if not errors:
                         errors.append(e)
                     break
-                yield _Attempt(route, account, lease, tried)
+                at = _Attempt(route, lease, tried)
+                yield at
+                tried = at.tried
 
     @staticmethod
     def _retry_or_raise(at: _Attempt, err: GatewayError, errors: list[GatewayError]) -> None:
         errors.append(err)
         if not err.retryable:
             raise err
-        at.tried.add(at.account.id)
+        at.tried = {*at.tried, at.account.id}
         log.info("retrying after %s on %s (%s)", err.kind, at.account.id, err.message)
 
-    async def events(self, req: ChatRequest, routes: tuple[Route, ...]) -> AsyncGenerator[Event, None]:
+    async def events(
+        self, req: ChatRequest, routes: tuple[Route, ...], pin: str | None = None
+    ) -> AsyncGenerator[Event, None]:
         """Hub events from the first route/account that accepts the request.
 
         Failures before the first event are retried on another account, then down the fallback chain
         (never for client errors); after it, the error is an ``ErrorEvent`` and the stream ends."""
         errors: list[GatewayError] = []
-        async with aclosing(self._attempts(routes, errors)) as attempts:
+        async with aclosing(self._attempts(routes, errors, pin)) as attempts:
             async for at in attempts:
                 failure: GatewayError | None = None
                 started = False
@@ -200,8 +208,7 @@ class Gateway:
                         raise
                     self._retry_or_raise(at, e, errors)
                 finally:
-                    self.pool.report(at.account, failure)
-                    await at.lease.__aexit__(None, None, None)
+                    at.lease.release(failure)
         raise errors[-1]
 
     async def forward(
@@ -210,25 +217,24 @@ class Gateway:
         body: dict[str, Any],
         stream: bool,
         headers: dict[str, str] | None = None,
+        pin: str | None = None,
     ) -> Forwarded:
         """Pass-through: send the client's own-dialect body to the first route/account that answers 2xx."""
         errors: list[GatewayError] = []
-        async with aclosing(self._attempts(routes, errors)) as attempts:
+        async with aclosing(self._attempts(routes, errors, pin)) as attempts:
             async for at in attempts:
                 try:
                     resp = await at.route.provider.forward(body, at.route.model, at.account, stream, headers)
                 except GatewayError as e:
-                    self.pool.report(at.account, e)
-                    await at.lease.__aexit__(None, None, None)
+                    at.lease.release(e)
                     self._retry_or_raise(at, e, errors)
                     continue
                 except BaseException:
-                    await at.lease.__aexit__(None, None, None)
+                    at.lease.abandon()
                     raise
 
-                async def release(err: GatewayError | None, _at: _Attempt = at) -> None:
-                    self.pool.report(_at.account, err)
-                    await _at.lease.__aexit__(None, None, None)
+                async def release(err: GatewayError | None, _lease: Lease = at.lease) -> None:
+                    _lease.release(err)
 
                 return Forwarded(at.route, at.account, resp, release, at.route.provider.timeouts.idle)
         raise errors[-1]

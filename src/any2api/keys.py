@@ -17,18 +17,16 @@ import math
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from redis.exceptions import RedisError
 
 from .auth import INVALID_KEY, MISSING_KEY, Client, hash_key
 from .core.errors import GatewayError
+from .ports import UsageRecord
 from .store.client_keys import KeyRow
 from .store.shared import RATE_BUDGET, RATE_OK, RATE_RPM, Shared
 from .store.store import Store
-
-if TYPE_CHECKING:
-    from .gateway import UsageRecord
 
 log = logging.getLogger("any2api.keys")
 
@@ -124,11 +122,6 @@ class KeyAuth:
                 raise
             except Exception:
                 log.exception("reloading client keys failed")
-
-    @property
-    def open(self) -> bool:
-        """True while no client key exists (as :class:`~any2api.auth.StaticAuth`, requests still need a key)."""
-        return not self._by_hash
 
     # -- the table ---------------------------------------------------------------------------------------
 

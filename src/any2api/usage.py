@@ -13,13 +13,10 @@ import contextlib
 import logging
 import time
 from collections import deque
-from typing import TYPE_CHECKING
 
+from .ports import UsageRecord
 from .store.store import Store
 from .store.usage import UsageRow
-
-if TYPE_CHECKING:
-    from .gateway import UsageRecord
 
 log = logging.getLogger("any2api.usage")
 

@@ -10,7 +10,9 @@ from any2api.auth import hash_key
 from any2api.config import ProviderConfig
 from any2api.core.errors import GatewayError
 from any2api.providers.base import Account
-from any2api.routing.store_pool import ProbeResult, StorePool
+from any2api.routing.pool import Pool
+from any2api.routing.pool_ports import ProbeResult
+from any2api.store.pool_backend import StoreAccounts
 from any2api.store.store import Store
 
 pytestmark = pytest.mark.anyio
@@ -22,7 +24,7 @@ async def _accounts(store: Store, bad: frozenset[str] = frozenset()) -> AccountS
             return ProbeResult(False, GatewayError("authentication", "bad key", upstream_status=401))
         return ProbeResult(True, details={"model": "m"})
 
-    pool = StorePool(store, [ProviderConfig(name="ds", type="openai")], probe=probe)
+    pool = Pool(StoreAccounts(store.accounts), [ProviderConfig(name="ds", type="openai")], probe=probe)
     await pool.reload()
     return AccountService(store, pool, lambda: {"ds"}, source="cli")
 

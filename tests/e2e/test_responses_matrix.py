@@ -453,10 +453,10 @@ def test_pass_through_equals_translated(gw, sim, name, stream):
 
 
 @pytest.mark.parametrize("stream", [False, True])
-def test_pass_through_is_byte_exact_and_usage_is_sniffed(gw, sim, stream):
+def test_pass_through_is_byte_exact_and_usage_is_sniffed(gw, sim, stream, monkeypatch):
     """A recorded OpenAI answer passes through unchanged; the usage of its terminal event is recorded."""
     records = []
-    gw.gateway.usage_sinks.append(records.append)
+    monkeypatch.setattr(gw.gateway, "usage_sinks", (*gw.gateway.usage_sinks, records.append))
     if stream:
         sim.enqueue(Script.replay("openai/responses-stream-reasoning-function-calls-usage.sse"))
         raw = (FIXTURES / "openai/responses-stream-reasoning-function-calls-usage.sse").read_bytes()

@@ -1,5 +1,5 @@
 # ruff: noqa: F811  (pytest fixtures imported from tests/store/fixtures.py are redefined as parameters)
-"""The store-backed account pool, on SQLite and Postgres, alone and as two instances sharing Redis."""
+"""The account pool over the store, on SQLite and Postgres, alone and as two instances sharing Redis."""
 
 from __future__ import annotations
 
@@ -25,7 +25,10 @@ from tests.store.fixtures import (  # noqa: F401
 from any2api.config import ProviderConfig
 from any2api.core.errors import GatewayError
 from any2api.providers.base import Account
-from any2api.routing.store_pool import PINNED_ACCOUNT, PoolSettings, ProbeResult, StorePool
+from any2api.routing.pool import Pool
+from any2api.routing.pool_ports import ProbeResult
+from any2api.routing.pool_settings import PoolSettings
+from any2api.store.pool_backend import SharedPoolState, StoreAccounts
 from any2api.store.shared import Shared
 from any2api.store.store import Store
 
@@ -34,15 +37,21 @@ pytestmark = pytest.mark.anyio
 PROVIDERS = [ProviderConfig(name="p", type="openai", base_url="http://127.0.0.1:9"),
              ProviderConfig(name="q", type="openai", base_url="http://127.0.0.1:9")]  # fmt: skip
 
-PoolMaker = Callable[..., Awaitable[StorePool]]
+PoolMaker = Callable[..., Awaitable[Pool]]
 
 
 @pytest.fixture
 async def make_pool(store: Store) -> AsyncIterator[PoolMaker]:
-    pools: list[StorePool] = []
+    pools: list[Pool] = []
 
-    async def make(shared: Shared | None = None, probe: Any = None, **settings: Any) -> StorePool:
-        pool = StorePool(store, PROVIDERS, PoolSettings().merged(settings), shared, probe)
+    async def make(shared: Shared | None = None, probe: Any = None, **settings: Any) -> Pool:
+        pool = Pool(
+            StoreAccounts(store.accounts),
+            PROVIDERS,
+            PoolSettings().merged(settings),
+            SharedPoolState(shared) if shared is not None else None,
+            probe,
+        )
         await pool.start()
         pools.append(pool)
         return pool
@@ -62,9 +71,9 @@ async def add_accounts(store: Store, n: int, provider: str = "p", **kw: Any) -> 
 
 
 async def hold(
-    pool: StorePool, provider: str = "p", exclude: frozenset[str] = frozenset()
+    pool: Pool, provider: str = "p", exclude: frozenset[str] = frozenset(), pin: str | None = None
 ) -> tuple[Any, Account]:
-    cm = pool.lease(provider, exclude)
+    cm = pool.lease(provider, exclude, pin)
     acc = await cm.__aenter__()
     return cm, acc
 
@@ -329,16 +338,12 @@ async def test_pinned_account_is_used_even_when_disabled(store: Store, make_pool
     await add_accounts(store, 1, provider="q")
     await store.accounts.update(b, enabled=False)
     pool = await make_pool()
-    tok = PINNED_ACCOUNT.set(b)
-    try:
-        for _ in range(3):
-            async with pool.lease("p") as acc:
-                assert acc.id == b
-        with pytest.raises(GatewayError) as ei:
-            await hold(pool, "q")
-        assert ei.value.code == "pinned_account_not_found"
-    finally:
-        PINNED_ACCOUNT.reset(tok)
+    for _ in range(3):
+        async with pool.lease("p", pin=b) as acc:
+            assert acc.id == b
+    with pytest.raises(GatewayError) as ei:
+        await hold(pool, "q", pin=b)
+    assert ei.value.code == "pinned_account_not_found"
 
 
 async def test_reload_keeps_leases_and_applies_edits(store: Store, make_pool: PoolMaker) -> None:

@@ -34,7 +34,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails, PydanticCustomError
 
-from ..routing.store_pool import STRATEGIES, PoolSettings
+from ..routing.pool_settings import STRATEGIES, PoolSettings
 from .errors import InputError
 
 EXPORT_FORMAT = "any2api-export"

@@ -13,7 +13,7 @@ from ..core.events import ErrorEvent
 from ..core.parts import TextPart
 from ..core.request import ChatRequest, Message
 from ..providers.base import Account
-from ..routing.store_pool import Probe, ProbeResult
+from ..routing.pool_ports import Probe, ProbeResult
 
 if TYPE_CHECKING:
     from ..gateway import Gateway

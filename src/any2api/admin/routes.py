@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..routing.store_pool import iso
+from ..routing.pool import iso
 from .errors import AdminError, InputError
 from .models import ExportQuery, ImportQuery, input_schemas, parse
 from .runtime import AdminRuntime, current

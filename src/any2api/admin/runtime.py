@@ -1,32 +1,26 @@
-"""Wiring the store into a running Gateway: pool, client keys, usage writer, runtime settings.
-
-``attach(gateway, config)`` opens the store (migrating it), seeds it from the config file, swaps the
-gateway's pool / authenticator for the store-backed ones, adds the usage sinks and returns the coroutine
-function that undoes it all (flushing usage and health on the way)."""
+"""What the admin routes work on: the running gateway's store, pool, client keys, usage writer and runtime
+settings. The composition root (:mod:`any2api.compose`) builds an :class:`AdminRuntime` from the parts it
+built the gateway with and registers it, so the admin routes find it by gateway."""
 
 from __future__ import annotations
 
 import logging
 import weakref
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from ..config import Config, ConfigError
+from ..config import Config
 from ..keys import KeyAuth
-from ..routing.store_pool import PoolSettings, StorePool
-from ..store.seed import seed_from_config
+from ..routing.pool import Pool
+from ..routing.pool_settings import PoolSettings
 from ..store.shared import Shared
 from ..store.store import Store
 from ..usage import UsageWriter
-from .probe import make_probe
 from .service import AdminService
 
 if TYPE_CHECKING:
-    from ..gateway import Gateway, UsageRecord
+    from ..gateway import Gateway
 
 log = logging.getLogger("any2api.admin")
-
-Closer = Callable[[], Awaitable[None]]
 
 
 class AdminRuntime:
@@ -38,7 +32,7 @@ class AdminRuntime:
         config: Config,
         store: Store,
         shared: Shared | None,
-        pool: StorePool,
+        pool: Pool,
         auth: KeyAuth,
         usage: UsageWriter,
         base_pool: PoolSettings,
@@ -77,7 +71,7 @@ _by_gateway: weakref.WeakKeyDictionary[Gateway, AdminRuntime] = weakref.WeakKeyD
 
 
 def current() -> AdminRuntime | None:
-    """The most recently attached runtime."""
+    """The most recently registered runtime."""
     return _current
 
 
@@ -85,90 +79,16 @@ def runtime_for(gateway: Gateway | None) -> AdminRuntime | None:
     return _by_gateway.get(gateway) if gateway is not None else None
 
 
-def _pool_base(config: Config) -> PoolSettings:
-    """Defaults with the config file's ``pool:`` section applied (a bad value is a config error)."""
-    section = config.raw.get("pool") if isinstance(config.raw, dict) else None
-    try:
-        return PoolSettings().merged(section or {}, "pool")
-    except ValueError as e:
-        path, _, msg = str(e).partition(": ")
-        raise ConfigError(path, msg) from None
-
-
-async def attach(gateway: Gateway, config: Config) -> Closer:
-    """Put the store-backed pool, client keys and usage writer into ``gateway``; returns ``close()``."""
+def register(runtime: AdminRuntime) -> None:
+    """Make ``runtime`` the one the admin routes of its gateway (and :func:`current`) use."""
     global _current
-    base = _pool_base(config)
-    store = await Store.open(config.database_url)
-    shared: Shared | None = None
-    pool: StorePool | None = None
-    auth: KeyAuth | None = None
-    writer: UsageWriter | None = None
-    try:
-        if config.redis_url:
-            shared = Shared(config.redis_url, store.identity)
-            await shared.start()
-        stored_pool = await store.settings.get("pool") or {}
-        try:
-            settings = base.merged(stored_pool)
-        except ValueError:
-            settings = base
-        seeded = await seed_from_config(store, config, settings.default_max_inflight)
-        if seeded.accounts or seeded.keys:
-            log.info("seeded %d accounts and %d client keys from the config", seeded.accounts, seeded.keys)
-        pool = StorePool(store, config.providers, settings, shared, make_probe(gateway))
-        await pool.start()
-        auth = KeyAuth(store, shared, config.admin_key, refresh_interval=settings.refresh_interval or 30.0)
-        await auth.start()
-        writer = UsageWriter(store)
-        await writer.start()
-        runtime = AdminRuntime(gateway, config, store, shared, pool, auth, writer, base)
-        await runtime.runtime_providers.sync()  # after the config's providers, before aliases that name them
-        await runtime.load_settings()
-        runtime.runtime_providers.start()
-    except BaseException:
-        for part in (writer, auth, pool, shared):
-            if part is not None:
-                try:
-                    await part.close()
-                except Exception:
-                    log.exception("cleanup after a failed start")
-        await store.close()
-        raise
-
-    previous = (gateway.pool, gateway.auth)
-    gateway.pool = pool
-    gateway.auth = auth
-    sinks: list[Callable[[UsageRecord], None]] = [auth.record_usage, writer]
-    gateway.usage_sinks.extend(sinks)
     _current = runtime
-    _by_gateway[gateway] = runtime
-    checks: dict[str, Callable[[], Awaitable[Any]]] | None = getattr(gateway, "ready_checks", None)
-    if checks is not None:  # /readyz: the store (and Redis) must answer
-        checks["store"] = store.ping
-        if shared is not None:
-            checks["redis"] = shared.redis.ping
-    log.info("store %s (%s)%s", store.url, store.backend, " with Redis" if shared else "")
+    _by_gateway[runtime.gateway] = runtime
 
-    async def close() -> None:
-        global _current
-        if _current is runtime:
-            _current = None
-        _by_gateway.pop(gateway, None)
-        if checks is not None:
-            checks.pop("store", None)
-            checks.pop("redis", None)
-        for s in sinks:
-            if s in gateway.usage_sinks:
-                gateway.usage_sinks.remove(s)
-        if gateway.pool is pool and gateway.auth is auth:
-            gateway.pool, gateway.auth = previous
-        await runtime.runtime_providers.close()
-        await writer.close()
-        await auth.close()
-        await pool.close()
-        if shared is not None:
-            await shared.close()
-        await store.close()
 
-    return close
+def unregister(runtime: AdminRuntime) -> None:
+    global _current
+    if _current is runtime:
+        _current = None
+    if _by_gateway.get(runtime.gateway) is runtime:
+        del _by_gateway[runtime.gateway]

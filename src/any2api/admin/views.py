@@ -8,7 +8,8 @@ import re
 import time
 from typing import Any
 
-from ..routing.store_pool import ProbeResult, iso
+from ..routing.pool import iso
+from ..routing.pool_ports import ProbeResult
 from ..store.accounts import AccountRow
 from ..store.client_keys import KeyRow
 from ..store.crypto import mask

@@ -6,7 +6,7 @@ import contextlib
 import importlib
 import logging
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +18,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from ..admin import build_routes as admin_routes
+from ..compose import assemble
 from ..config import Config, load_config
 from ..core.errors import GatewayError
 from ..demo import demo_config
@@ -148,21 +149,12 @@ def create_app(config: Config) -> FrontDoor:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        gw = Gateway(config)
-        rt.gateway = gw
-        closers: list[Callable[[], Awaitable[None]]] = []
-        admin = _optional("any2api.admin")
-        if admin is not None and hasattr(admin, "attach"):
-            closer = await admin.attach(gw, config)
-            if closer is not None:
-                closers.append(closer)
-        await gw.start()
+        parts = await assemble(config)
+        rt.gateway = parts.gateway
         try:
             yield
         finally:
-            for c in reversed(closers):
-                await c()
-            await gw.close()
+            await parts.close()
 
     registered = dialects()
     for d in registered:

@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
+from ..auth import PIN_HEADER, check_pin
 from ..core.accumulator import Accumulator
 from ..core.errors import GatewayError
 from ..core.events import ErrorEvent, Event, UsageEvent
@@ -62,9 +63,9 @@ class ChatEndpoint:
         started = time.monotonic()
         try:
             client = await gw.auth.authenticate(d.credentials(ctx))
-            pin = headers.get("x-any2api-account")
+            pin = headers.get(PIN_HEADER)
             if pin is not None:
-                _pin_account(client, pin)
+                check_pin(client, pin)
             body = await read_body(receive, headers, gw.config.server.max_body_bytes)
             ctx.body = body
             ctx.client_id = client.key_id
@@ -78,7 +79,7 @@ class ChatEndpoint:
             if all(r.provider.dialect == wire and r.provider.passthrough and r.provider.can_forward(obj)
                    for r in routes):  # fmt: skip
                 await self._forward(
-                    receive, send, gw, client, routes, obj, model, stream, started, ctx.headers
+                    receive, send, gw, client, routes, obj, model, stream, started, ctx.headers, pin
                 )
                 return
             req = d.parse_request(ctx)
@@ -87,9 +88,9 @@ class ChatEndpoint:
                 p = routes[0].provider
                 self._upstream(ctx, req, UpstreamTarget(p.name, p.dialect, p.config.options))
             if req.stream:
-                await self._stream(receive, send, gw, client, routes, req, started, ctx)
+                await self._stream(receive, send, gw, client, routes, req, started, ctx, pin)
             else:
-                await self._complete(send, gw, client, routes, req, started, ctx)
+                await self._complete(send, gw, client, routes, req, started, ctx, pin)
         except GatewayError as e:
             await self._error(send, e)
         except UnsupportedContentError as e:  # hub content the upstream's wire format cannot carry
@@ -117,11 +118,11 @@ class ChatEndpoint:
 
     async def _complete(
         self, send: Send, gw: Gateway, client: Client, routes: tuple[Route, ...], req: ChatRequest, started: float,
-        ctx: RequestContext,
+        ctx: RequestContext, pin: str | None = None,
     ) -> None:  # fmt: skip
         acc = Accumulator()
         try:
-            async with contextlib.aclosing(gw.events(req, routes)) as agen:
+            async with contextlib.aclosing(gw.events(req, routes, pin)) as agen:
                 async for ev in agen:
                     acc.add(ev)
                     if acc.error is not None:
@@ -141,10 +142,10 @@ class ChatEndpoint:
 
     async def _stream(
         self, receive: Receive, send: Send, gw: Gateway, client: Client, routes: tuple[Route, ...],
-        req: ChatRequest, started: float, ctx: RequestContext,
+        req: ChatRequest, started: float, ctx: RequestContext, pin: str | None = None,
     ) -> None:  # fmt: skip
         renderer = self.dialect.stream_renderer(req)
-        agen = gw.events(req, routes)
+        agen = gw.events(req, routes, pin)
         first = await anext(agen)  # failures before the first event are plain HTTP errors (after retries)
         await send(
             {"type": "http.response.start", "status": 200, "headers": stream_headers(renderer.content_type)}
@@ -197,10 +198,11 @@ class ChatEndpoint:
     async def _forward(
         self, receive: Receive, send: Send, gw: Gateway, client: Client, routes: tuple[Route, ...],
         obj: dict[str, Any], model: str, stream: bool, started: float, headers: dict[str, str],
+        pin: str | None = None,
     ) -> None:  # fmt: skip
         d = self.dialect
         strip = stream and not d.wants_usage(obj)
-        fwd = await gw.forward(routes, obj, stream, headers)
+        fwd = await gw.forward(routes, obj, stream, headers, pin)
         sniffer = d.usage_sniffer(stream, strip=strip)
         err: GatewayError | None = None
         try:
@@ -255,19 +257,6 @@ class ChatEndpoint:
             return
         gw.record(UsageRecord(client, route.public_model, route.provider.name, account, usage,
                               (time.monotonic() - started) * 1000, status, kind))  # fmt: skip
-
-
-def _pin_account(client: Client, account_id: str) -> None:
-    """``x-any2api-account``: admin keys may force one upstream account (for debugging)."""
-    if not client.is_admin:
-        raise GatewayError("permission", "Only admin keys may pin an account (x-any2api-account).",
-                           param="x-any2api-account", code="permission_denied")  # fmt: skip
-    try:
-        from ..routing.store_pool import PINNED_ACCOUNT
-    except ImportError:
-        raise GatewayError("invalid_request", "Account pinning needs the store-backed pool.",
-                           param="x-any2api-account") from None  # fmt: skip
-    PINNED_ACCOUNT.set(account_id)
 
 
 async def _until_disconnect(receive: Receive, work: Any) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from ..config import Config
 from ..core.errors import GatewayError
 from ..providers.base import Provider
+from .claude_aliases import default_claude_aliases
 
 
 @dataclass(slots=True, frozen=True)
@@ -23,8 +24,6 @@ class Router:
 
     def __init__(self, config: Config, providers: dict[str, Provider]) -> None:
         self.providers = providers
-        from .claude_aliases import default_claude_aliases
-
         self.aliases: dict[str, list[str]] = {**default_claude_aliases(config), **config.models}
         self._cache: dict[str, tuple[Route, ...]] = {}
         self._bare: dict[str, Route] = {}

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from ...config import Config
-from ...routing.store_pool import PoolSettings
+from ...routing.pool_settings import PoolSettings
 from ...store.shared import Shared
 from ...store.store import Store
 from ..security import AdminTokens, LoginLimiter

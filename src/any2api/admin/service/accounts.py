@@ -6,7 +6,8 @@ import asyncio
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
-from ...routing.store_pool import AccountState, ProbeResult
+from ...routing.pool_ports import ProbeResult
+from ...routing.selection import AccountState
 from ...store.accounts import AccountRow, DuplicateAccountError
 from ...store.store import Store
 from ..errors import AdminError, InputError, invalid, not_found

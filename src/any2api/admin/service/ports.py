@@ -10,11 +10,13 @@ from typing import Any, Protocol
 from ...config import ProviderConfig
 from ...keys import KeyEntry
 from ...providers.base import Provider
-from ...routing.store_pool import AccountState, PoolSettings, ProbeResult
+from ...routing.pool_ports import ProbeResult
+from ...routing.pool_settings import PoolSettings
+from ...routing.selection import AccountState
 
 
 class AccountPool(Protocol):
-    """The pool as the account operations see it (``StorePool``)."""
+    """The pool as the account operations see it (``routing.pool.Pool``)."""
 
     settings: PoolSettings
 

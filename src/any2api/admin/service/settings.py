@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ...config import Config
-from ...routing.store_pool import PoolSettings
+from ...routing.pool_settings import PoolSettings
 from ...store.shared import Shared
 from ...store.store import Store
 from ..errors import InputError
