@@ -23,8 +23,10 @@ CODEX = {"store": False, "include": ["reasoning.encrypted_content"], "reasoning"
 
 
 @pytest.fixture
-def start(start_gateway, sim):
-    """``start()`` -> a new gateway instance (fresh providers: no in-process reasoning memory)."""
+def start(start_gateway, sim, monkeypatch):
+    """``start()`` -> a new gateway instance (fresh providers: no in-process reasoning memory). The instances
+    share their secret key, as instances of one deployment do (each has its own data directory)."""
+    monkeypatch.setenv("ANY2API_SECRET_KEY", "responses-reasoning-tests")
     return lambda: start_gateway(CONFIG.format(key=KEY, sim=sim.url))
 
 
