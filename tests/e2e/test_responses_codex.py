@@ -2,8 +2,9 @@
 ``wire_api = "responses"``; the model runs a shell command (Codex's ``exec_command`` tool) in a first turn and
 finishes in a second, on a DeepSeek-thinking upstream and on an Anthropic upstream.
 
-Codex is pinned in tests/clients/codex/package.json; install it with
-``npm install --no-package-lock --prefix tests/clients/codex``. Without it these tests are skipped."""
+Codex is pinned in tests/clients/codex/package.json; ``scripts/bootstrap`` (run by ``scripts/test``) installs it
+(``npm install --no-package-lock --prefix tests/clients/codex``) when npm is there. Without it these tests are
+skipped."""
 
 from __future__ import annotations
 
