@@ -787,56 +787,67 @@ def measure(target: str, scenario: str, plan: Plan, ctx: dict[str, Any]) -> Row:
         if status != 200:
             row.na = f"probe: HTTP {status} {raw[:300].decode('utf-8', 'replace')}"
             return row
-        try:
-            problems, row.events = lc.check(raw)
-        except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
-            problems = [f"unparseable answer ({exc!r}): {raw[:200]!r}"]
-        want_type = "text/event-stream" if lc.check is not check_openai_json else "application/json"
-        if not ctype.startswith(want_type):
-            problems.append(f"Content-Type {ctype!r}, expected {want_type}")
-        if target in BYTE_EXACT:
-            canned = (canned_sse() if scenario == "sse" else canned_json()).encode()
-            if raw != canned:
-                at = next(
-                    (i for i, (x, y) in enumerate(zip(raw, canned, strict=False)) if x != y),
-                    min(len(raw), len(canned)),
-                )
-                problems.append(
-                    f"pass-through body differs from the upstream's ({len(raw)} vs {len(canned)} B, first at byte {at}: "
-                    f"{raw[max(0, at - 20) : at + 40]!r} vs {canned[max(0, at - 20) : at + 40]!r})"
-                )
-        if lc.reject_headers is not None:
-            try:
-                bad_status, _, bad_raw = probe(lc, lc.reject_headers)
-                if bad_status != 401:
-                    problems.append(
-                        f"a key that is not in the store got HTTP {bad_status}, expected 401: "
-                        f"{bad_raw[:200].decode('utf-8', 'replace')}"
-                    )
-            except (OSError, http.client.HTTPException) as exc:
-                problems.append(f"wrong-key probe failed: {exc!r}")
+        problems = check_answer(target, scenario, lc, ctype, raw, row)
         row.notes += problems
         log(f"  {target}/{scenario}: up on :{lc.port}, answer {problems or 'OK'}; load ...")
-        script = lua_script(f"{target}-{scenario}", lc.body, lc.headers)
-        wrk(lc.url, script, plan.conns, plan.warmup, latency=False)
-        cpu0 = cpu_seconds(proc.popen.pid)
-        hi = wrk(lc.url, script, plan.conns, plan.duration, latency=False)
-        if hi.requests:
-            row.cpu_us = (cpu_seconds(proc.popen.pid) - cpu0) / hi.requests * 1e6
-        lo = wrk(lc.url, script, 1, plan.latency_duration, latency=True)
-        row.rss = rss_mb(proc.popen.pid)
-        for load, label in ((hi, f"c{plan.conns}"), (lo, "c1")):
-            if load.rps is None:
-                row.notes.append(f"{label}: {load.raw}")
-            row.errors += load.non2xx + load.sock_errors
-            if load.non2xx or load.sock_errors:
-                row.notes.append(f"{label}: {load.non2xx} non-2xx, {load.sock_errors} socket errors")
-        row.rps, row.p50, row.p99 = hi.rps, lo.p50_ms, lo.p99_ms
-        if proc.popen.poll() is not None:
-            row.notes.append(f"server exited during the run: {tail(proc.log)}")
+        measure_load(target, scenario, lc, plan, proc, row)
         return row
     finally:
         stop(proc)
+
+
+def check_answer(target: str, scenario: str, lc: Launch, ctype: str, raw: bytes, row: Row) -> list[str]:
+    """What is wrong with a target's first answer (and with its answer to a key it must refuse)."""
+    try:
+        problems, row.events = lc.check(raw)
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+        problems = [f"unparseable answer ({exc!r}): {raw[:200]!r}"]
+    want_type = "text/event-stream" if lc.check is not check_openai_json else "application/json"
+    if not ctype.startswith(want_type):
+        problems.append(f"Content-Type {ctype!r}, expected {want_type}")
+    if target in BYTE_EXACT:
+        canned = (canned_sse() if scenario == "sse" else canned_json()).encode()
+        if raw != canned:
+            at = next(
+                (i for i, (x, y) in enumerate(zip(raw, canned, strict=False)) if x != y),
+                min(len(raw), len(canned)),
+            )
+            problems.append(
+                f"pass-through body differs from the upstream's ({len(raw)} vs {len(canned)} B, first at byte {at}: "
+                f"{raw[max(0, at - 20) : at + 40]!r} vs {canned[max(0, at - 20) : at + 40]!r})"
+            )
+    if lc.reject_headers is not None:
+        try:
+            bad_status, _, bad_raw = probe(lc, lc.reject_headers)
+            if bad_status != 401:
+                problems.append(
+                    f"a key that is not in the store got HTTP {bad_status}, expected 401: "
+                    f"{bad_raw[:200].decode('utf-8', 'replace')}"
+                )
+        except (OSError, http.client.HTTPException) as exc:
+            problems.append(f"wrong-key probe failed: {exc!r}")
+    return problems
+
+
+def measure_load(target: str, scenario: str, lc: Launch, plan: Plan, proc: Proc, row: Row) -> None:
+    """Warm up, then throughput at ``plan.conns`` connections (with CPU per request) and latency at one."""
+    script = lua_script(f"{target}-{scenario}", lc.body, lc.headers)
+    wrk(lc.url, script, plan.conns, plan.warmup, latency=False)
+    cpu0 = cpu_seconds(proc.popen.pid)
+    hi = wrk(lc.url, script, plan.conns, plan.duration, latency=False)
+    if hi.requests:
+        row.cpu_us = (cpu_seconds(proc.popen.pid) - cpu0) / hi.requests * 1e6
+    lo = wrk(lc.url, script, 1, plan.latency_duration, latency=True)
+    row.rss = rss_mb(proc.popen.pid)
+    for run, label in ((hi, f"c{plan.conns}"), (lo, "c1")):
+        if run.rps is None:
+            row.notes.append(f"{label}: {run.raw}")
+        row.errors += run.non2xx + run.sock_errors
+        if run.non2xx or run.sock_errors:
+            row.notes.append(f"{label}: {run.non2xx} non-2xx, {run.sock_errors} socket errors")
+    row.rps, row.p50, row.p99 = hi.rps, lo.p50_ms, lo.p99_ms
+    if proc.popen.poll() is not None:
+        row.notes.append(f"server exited during the run: {tail(proc.log)}")
 
 
 # ---------------------------------------------------------------- report
@@ -916,51 +927,65 @@ def ratio_lines(rows: list[Row]) -> list[str]:
     Each req/s ratio is followed by the same ratio computed from CPU time per request, which a busy
     machine disturbs much less than req/s.
     """
-
-    def get(target: str, scenario: str) -> Row | None:
-        r = next((r for r in rows if r.target == target and r.scenario == scenario), None)
-        return r if r and not r.na and r.rps else None
-
-    def extra(a: Row, b: Row, spec: str, unit: str = "") -> str:
-        text = f"  by CPU/req {format(b.cpu_us / a.cpu_us, spec)}{unit}" if a.cpu_us and b.cpu_us else ""
-        return text + ("  [a row had errors: not valid]" if a.errors or b.errors else "")
-
-    out = []
+    out: list[str] = []
     for scenario in SCENARIOS:
         for name in ("any2api-fast", "any2api-translate"):
-            a = get(name, scenario)
-            if not a or a.rps is None:
-                continue
-            goal = name == "any2api-fast"
-            lit, pt = get("litellm", scenario), get("passthrough", scenario)
-            label = f"{scenario:4} {name:17}"
-            if lit and lit.rps:
-                verdict = ("  (target >= 25x)" if goal else "") + extra(a, lit, ".1f", "x")
-                out.append(f"{label} / litellm     req/s     {a.rps / lit.rps:7.1f}x{verdict}")
-            if pt and pt.rps:
-                verdict = ("  (target >= 75%)" if goal else "") + extra(a, pt, ".0%")
-                out.append(f"{label} / passthrough req/s     {a.rps / pt.rps:7.0%} {verdict}")
-            if pt and a.added50 is not None and pt.added50:
-                verdict = "  (target <= 1.3x)" if goal else ""
-                out.append(f"{label} / passthrough added p50 {a.added50 / pt.added50:7.2f}x{verdict}")
+            out += _target_ratios(rows, name, scenario)
     # what a feature costs next to its baseline: keys in the store vs in the file (both pass-through),
     # the configurable http provider vs the native one's translating path (both parse -> hub -> render)
     for scenario in SCENARIOS:
         for name, base in (("any2api-storekey", "any2api-fast"), ("any2api-http", "any2api-translate")):
-            a, b = get(name, scenario), get(base, scenario)
-            if not a or not b or a.rps is None or b.rps is None:
-                continue
-            label = f"{scenario:4} {name:17}"
-            line = f"{label} / {base.removeprefix('any2api-'):11} req/s     {a.rps / b.rps:7.0%} "
-            if a.cpu_us and b.cpu_us:
-                line += (
-                    f"  by CPU/req {b.cpu_us / a.cpu_us:.0%}  CPU/req {a.cpu_us / b.cpu_us:.2f}x "
-                    f"({a.cpu_us:.0f} vs {b.cpu_us:.0f} us, {a.cpu_us - b.cpu_us:+.0f} us/req)"
-                )
-            if a.errors or b.errors:
-                line += "  [a row had errors: not valid]"
-            out.append(line)
+            line = _feature_cost(rows, name, base, scenario)
+            if line:
+                out.append(line)
     return out
+
+
+def _measured(rows: list[Row], target: str, scenario: str) -> Row | None:
+    r = next((r for r in rows if r.target == target and r.scenario == scenario), None)
+    return r if r and not r.na and r.rps else None
+
+
+def _by_cpu(a: Row, b: Row, spec: str, unit: str = "") -> str:
+    text = f"  by CPU/req {format(b.cpu_us / a.cpu_us, spec)}{unit}" if a.cpu_us and b.cpu_us else ""
+    return text + ("  [a row had errors: not valid]" if a.errors or b.errors else "")
+
+
+def _target_ratios(rows: list[Row], name: str, scenario: str) -> list[str]:
+    """``name`` against litellm and the aiohttp pass-through (req/s, and added p50 vs pass-through)."""
+    a = _measured(rows, name, scenario)
+    if not a or a.rps is None:
+        return []
+    out = []
+    goal = name == "any2api-fast"
+    lit, pt = _measured(rows, "litellm", scenario), _measured(rows, "passthrough", scenario)
+    label = f"{scenario:4} {name:17}"
+    if lit and lit.rps:
+        verdict = ("  (target >= 25x)" if goal else "") + _by_cpu(a, lit, ".1f", "x")
+        out.append(f"{label} / litellm     req/s     {a.rps / lit.rps:7.1f}x{verdict}")
+    if pt and pt.rps:
+        verdict = ("  (target >= 75%)" if goal else "") + _by_cpu(a, pt, ".0%")
+        out.append(f"{label} / passthrough req/s     {a.rps / pt.rps:7.0%} {verdict}")
+    if pt and a.added50 is not None and pt.added50:
+        verdict = "  (target <= 1.3x)" if goal else ""
+        out.append(f"{label} / passthrough added p50 {a.added50 / pt.added50:7.2f}x{verdict}")
+    return out
+
+
+def _feature_cost(rows: list[Row], name: str, base: str, scenario: str) -> str | None:
+    a, b = _measured(rows, name, scenario), _measured(rows, base, scenario)
+    if not a or not b or a.rps is None or b.rps is None:
+        return None
+    label = f"{scenario:4} {name:17}"
+    line = f"{label} / {base.removeprefix('any2api-'):11} req/s     {a.rps / b.rps:7.0%} "
+    if a.cpu_us and b.cpu_us:
+        line += (
+            f"  by CPU/req {b.cpu_us / a.cpu_us:.0%}  CPU/req {a.cpu_us / b.cpu_us:.2f}x "
+            f"({a.cpu_us:.0f} vs {b.cpu_us:.0f} us, {a.cpu_us - b.cpu_us:+.0f} us/req)"
+        )
+    if a.errors or b.errors:
+        line += "  [a row had errors: not valid]"
+    return line
 
 
 # ---------------------------------------------------------------- main
@@ -1004,38 +1029,9 @@ def main(argv: list[str]) -> int:
     for tool in ("nginx", "wrk", "taskset"):
         if not shutil.which(tool):
             raise SystemExit(f"{tool} not found (bench/run installs it with apt-get)")
-    cpus = sorted(os.sched_getaffinity(0))
-    global SERVER_CPU, LOAD_CPU
-    if len(cpus) >= 2:
-        LOAD_CPU, SERVER_CPU = str(cpus[0]), str(cpus[1])
-    else:
-        LOAD_CPU = SERVER_CPU = str(cpus[0])
-        log("only one CPU available: server and load share it; numbers are not comparable")
-
-    if WORK.exists():
-        shutil.rmtree(WORK)
-    for sub in ("logs", "lua", "www"):
-        (WORK / sub).mkdir(parents=True, exist_ok=True)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    atexit.register(stop_all)
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(sig, lambda s, f: sys.exit(128 + s))
-
-    ctx: dict[str, Any] = {}
-    if "passthrough" in targets:
-        pins = constraint_pins()
-        reqs = [f"{k}=={v}" for k, v in sorted(pins.items())]
-        ctx["pt_error"] = None if args.skip_install else pip_install(BENCH / ".venv-pt", reqs)
-    if "litellm" in targets:
-        ctx["litellm_error"] = (
-            None if args.skip_install else pip_install(BENCH / ".venv-litellm", [LITELLM_REQ])
-        )
-        if ctx["litellm_error"]:
-            log(f"litellm: {ctx['litellm_error']}")
-    if any(t.startswith("any2api") for t in targets):
-        ctx["any2api"], ctx["any2api_error"] = any2api_bin()
-        if ctx["any2api_error"]:
-            log(f"any2api: {ctx['any2api_error']}")
+    pin_cpus()
+    prepare_work_dirs()
+    ctx = install_targets(targets, args.skip_install)
 
     write_upstream_files()
     plan.upstream_port = free_port()
@@ -1058,14 +1054,7 @@ def main(argv: list[str]) -> int:
             log(f"{target} / {scenario}")
             rows.append(measure(target, scenario, plan, ctx))
     stop(upstream)
-
-    base = {r.scenario: r for r in rows if r.target == "nginx" and not r.na}
-    for r in rows:
-        b = base.get(r.scenario)
-        if b and r.target != "nginx" and not r.na and b.p50 is not None and r.p50 is not None:
-            r.added50 = r.p50 - b.p50
-            if r.p99 is not None and b.p99 is not None:
-                r.added99 = r.p99 - b.p99
+    added_latency(rows)
 
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     meta = [
@@ -1082,6 +1071,57 @@ def main(argv: list[str]) -> int:
     (RESULTS / f"bench-{stamp}.json").write_text(json.dumps([r.__dict__ for r in rows], indent=2))
     log(f"saved bench/results/bench-{stamp}.txt")
     return 0
+
+
+def pin_cpus() -> None:
+    """The server on one CPU, load generator and upstream on another (shared when there is one)."""
+    cpus = sorted(os.sched_getaffinity(0))
+    global SERVER_CPU, LOAD_CPU
+    if len(cpus) >= 2:
+        LOAD_CPU, SERVER_CPU = str(cpus[0]), str(cpus[1])
+    else:
+        LOAD_CPU = SERVER_CPU = str(cpus[0])
+        log("only one CPU available: server and load share it; numbers are not comparable")
+
+
+def prepare_work_dirs() -> None:
+    if WORK.exists():
+        shutil.rmtree(WORK)
+    for sub in ("logs", "lua", "www"):
+        (WORK / sub).mkdir(parents=True, exist_ok=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    atexit.register(stop_all)
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, lambda s, f: sys.exit(128 + s))
+
+
+def install_targets(targets: list[str], skip_install: bool) -> dict[str, Any]:
+    """Install the comparison targets' venvs; the context ``launch`` reads (install errors per target)."""
+    ctx: dict[str, Any] = {}
+    if "passthrough" in targets:
+        pins = constraint_pins()
+        reqs = [f"{k}=={v}" for k, v in sorted(pins.items())]
+        ctx["pt_error"] = None if skip_install else pip_install(BENCH / ".venv-pt", reqs)
+    if "litellm" in targets:
+        ctx["litellm_error"] = None if skip_install else pip_install(BENCH / ".venv-litellm", [LITELLM_REQ])
+        if ctx["litellm_error"]:
+            log(f"litellm: {ctx['litellm_error']}")
+    if any(t.startswith("any2api") for t in targets):
+        ctx["any2api"], ctx["any2api_error"] = any2api_bin()
+        if ctx["any2api_error"]:
+            log(f"any2api: {ctx['any2api_error']}")
+    return ctx
+
+
+def added_latency(rows: list[Row]) -> None:
+    """Each row's latency over direct nginx in the same scenario."""
+    base = {r.scenario: r for r in rows if r.target == "nginx" and not r.na}
+    for r in rows:
+        b = base.get(r.scenario)
+        if b and r.target != "nginx" and not r.na and b.p50 is not None and r.p50 is not None:
+            r.added50 = r.p50 - b.p50
+            if r.p99 is not None and b.p99 is not None:
+                r.added99 = r.p99 - b.p99
 
 
 if __name__ == "__main__":

@@ -1,19 +1,53 @@
-"""Shared fixtures: the real gateway on loopback, and the upstream simulator (tests/sim)."""
+"""Shared fixtures: the real gateway on loopback; the plugins: the upstream simulator (tests/sim) and the
+stores (tests/store/fixtures.py: SQLite/Postgres stores, Redis namespaces, data directories)."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from .gateway_harness import ProcessGateway, ThreadGateway
+from .gateway_harness import FIXTURES, ProcessGateway, ThreadGateway, track
 
-pytest_plugins = ["tests.sim.pytest_plugin"] if importlib.util.find_spec("tests.sim.pytest_plugin") else []
+pytest_plugins = ["tests.sim.pytest_plugin", "tests.store.fixtures"]
 
 KEY = "sk-test-client"
+
+
+# --- tests/fixtures is read-only: checked once per run, by the controller when running under xdist --------
+
+_FIXTURES_KEY = pytest.StashKey[dict[str, tuple[int, int]]]()
+
+
+def _fixtures_state() -> dict[str, tuple[int, int]]:
+    return {str(p.relative_to(FIXTURES)): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in sorted(FIXTURES.rglob("*")) if p.is_file()}  # fmt: skip
+
+
+def _is_xdist_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if not _is_xdist_worker(session.config):
+        session.config.stash[_FIXTURES_KEY] = _fixtures_state()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    before = session.config.stash.get(_FIXTURES_KEY, None)
+    if before is None:
+        return
+    after = _fixtures_state()
+    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    if changed:
+        tr = session.config.pluginmanager.get_plugin("terminalreporter")
+        msg = "tests/fixtures was written during the run (it must stay read-only): " + ", ".join(changed)
+        if tr is not None:
+            tr.write("\n")
+            tr.write_line(msg, red=True, bold=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture
@@ -24,6 +58,7 @@ def start_gateway() -> Iterator[Callable[[str], ThreadGateway]]:
     def start(config_text: str) -> ThreadGateway:
         gw = ThreadGateway(config_text).start()
         started.append(gw)
+        track(gw)
         return gw
 
     yield start
@@ -42,11 +77,12 @@ def spawn_gateway(tmp_path: Path) -> Iterator[Callable[..., ProcessGateway]]:
         path.write_text(config_text)
         p = ProcessGateway(path, port=port, env=env).start()
         procs.append(p)
+        track(p)
         return p
 
     yield spawn
     for p in procs:
-        p.stop()
+        p.cleanup()
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from tests.sim.fold import sse_data
+
 
 @dataclass
 class Reply:
@@ -20,11 +22,7 @@ class Reply:
 
     def sse_data(self) -> list[str]:
         """The ``data:`` payloads of an SSE body, in order."""
-        out = []
-        for line in self.body.decode().splitlines():
-            if line.startswith("data:"):
-                out.append(line[5:].lstrip())
-        return out
+        return sse_data(self.body)
 
 
 def request(method: str, url: str, body: bytes | str | dict[str, Any] | None = None,

@@ -122,4 +122,5 @@ def test_images_as_url_or_base64():
     assert image_base64(ImagePart(url="data:image/png;base64,QUJD"), "p") == "QUJD"
     with pytest.raises(GatewayError) as e:
         image_base64(ImagePart(url="https://x/y.png"), "messages[1].content[0]")
-    assert e.value.status == 400 and e.value.param == "messages[1].content[0]"
+    assert e.value.status == 400
+    assert e.value.param == "messages[1].content[0]"

@@ -17,7 +17,8 @@ def test_check_prints_routes(tmp_path):
                    "models:\n  gpt-4o: [ds/deepseek-chat]\n")  # fmt: skip
     r = run("check", "--config", str(cfg))
     assert r.returncode == 0, r.stderr
-    assert "gpt-4o" in r.stdout and "ds/deepseek-chat" in r.stdout
+    assert "gpt-4o" in r.stdout
+    assert "ds/deepseek-chat" in r.stdout
 
 
 def test_check_bad_config_names_key_and_line(tmp_path):
@@ -25,13 +26,16 @@ def test_check_bad_config_names_key_and_line(tmp_path):
     cfg.write_text("providers:\n  - name: ds\n    type: deepsek\n")
     r = run("check", "--config", str(cfg))
     assert r.returncode == 2
-    assert "providers[0].type" in r.stderr and "line 3" in r.stderr
+    assert "providers[0].type" in r.stderr
+    assert "line 3" in r.stderr
     assert "Traceback" not in r.stderr + r.stdout
 
 
 def test_check_missing_file(tmp_path):
     r = run("check", "--config", str(tmp_path / "nope.yaml"))
-    assert r.returncode == 2 and "cannot read" in r.stderr and "Traceback" not in r.stderr
+    assert r.returncode == 2
+    assert "cannot read" in r.stderr
+    assert "Traceback" not in r.stderr
 
 
 def test_serve_subprocess_answers(spawn_gateway):
@@ -43,4 +47,5 @@ def test_serve_subprocess_answers(spawn_gateway):
     r = request("POST", gw.url + "/v1/chat/completions",
                 {"model": "demo-chat", "messages": [{"role": "user", "content": "yo"}]},
                 {"Authorization": "Bearer sk-p"})  # fmt: skip
-    assert r.status == 200 and "You said: yo" in r.json()["choices"][0]["message"]["content"]
+    assert r.status == 200
+    assert "You said: yo" in r.json()["choices"][0]["message"]["content"]

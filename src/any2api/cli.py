@@ -14,7 +14,7 @@ from .cli_adapter import adapter_app
 from .cli_admin import accounts_app, db_app, keys_app
 from .config import Config, ConfigError, load_config
 from .demo import demo_config, demo_key
-from .providers.base import create_provider
+from .providers.registry import create_provider
 from .routing.router import Router
 from .upstream import Upstream
 

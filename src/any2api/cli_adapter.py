@@ -19,12 +19,16 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from .config import ConfigError, ProviderConfig, parse_config
+from .config import ConfigError, ProviderConfig, Timeouts, parse_config
 from .core.accumulator import Accumulator
 from .core.errors import GatewayError
 from .core.events import ErrorEvent, Event, Finish, PartDelta, PartEnd, PartStart, ResponseStart, UsageEvent
 from .core.parts import ReasoningPart, TextPart, ToolCallPart
 from .core.request import ChatRequest, Message, ToolDef
+from .providers.base import Account
+from .providers.http import HttpProvider
+from .providers.httpapi.spec import compile_spec
+from .upstream import Upstream
 
 adapter_app = typer.Typer(
     help="Write and debug http (2API) provider specs.", no_args_is_help=True, pretty_exceptions_enable=False
@@ -137,6 +141,29 @@ def _clip(s: str, n: int) -> str:
 def _describe(events: list[Event], error: GatewayError | None) -> Group:
     lines = Text()
     acc = Accumulator()
+    _describe_events(events, acc, lines)
+    for p in acc.response.parts:
+        if isinstance(p, ReasoningPart):
+            lines.append("\n[reasoning]\n", style="bold yellow")
+            lines.append(p.text + "\n", style="yellow")
+        elif isinstance(p, TextPart):
+            lines.append("\n[text]\n", style="bold green")
+            lines.append(p.text + "\n")
+        elif isinstance(p, ToolCallPart):
+            lines.append(f"\n[tool call] {p.name}\n", style="bold blue")
+            lines.append(p.arguments + "\n", style="blue")
+    if error is not None:
+        lines.append(f"\nerror: {error.kind} (HTTP {error.status}", style="bold red")
+        lines.append(f", code {error.code}" if error.code else "", style="bold red")
+        lines.append(
+            f", upstream HTTP {error.upstream_status}" if error.upstream_status else "", style="bold red"
+        )
+        lines.append(f")\n{error.message}\n", style="red")
+    return Group(lines)
+
+
+def _describe_events(events: list[Event], acc: Accumulator, lines: Text) -> None:
+    """One line per part (kind, number of deltas), usage and finish; events folded into ``acc``."""
     kinds: dict[int, str] = {}
     counts: dict[int, int] = {}
     for ev in events:
@@ -162,25 +189,6 @@ def _describe(events: list[Event], error: GatewayError | None) -> Group:
             )
         elif isinstance(ev, Finish):
             lines.append(f"finish: {ev.reason}\n", style="bold")
-    resp = acc.response
-    for p in resp.parts:
-        if isinstance(p, ReasoningPart):
-            lines.append("\n[reasoning]\n", style="bold yellow")
-            lines.append(p.text + "\n", style="yellow")
-        elif isinstance(p, TextPart):
-            lines.append("\n[text]\n", style="bold green")
-            lines.append(p.text + "\n")
-        elif isinstance(p, ToolCallPart):
-            lines.append(f"\n[tool call] {p.name}\n", style="bold blue")
-            lines.append(p.arguments + "\n", style="blue")
-    if error is not None:
-        lines.append(f"\nerror: {error.kind} (HTTP {error.status}", style="bold red")
-        lines.append(f", code {error.code}" if error.code else "", style="bold red")
-        lines.append(
-            f", upstream HTTP {error.upstream_status}" if error.upstream_status else "", style="bold red"
-        )
-        lines.append(f")\n{error.message}\n", style="red")
-    return Group(lines)
 
 
 @adapter_app.command("check")
@@ -191,8 +199,6 @@ def check(
     ] = None,
 ) -> None:
     """Validate a spec and show what it compiles to."""
-    from .providers.httpapi.spec import compile_spec
-
     try:
         cfg, where = load_provider_config(spec, provider)
         compiled = compile_spec(cfg, where)
@@ -238,12 +244,6 @@ def try_(
     max_chars: Annotated[int, typer.Option(help="clip raw bodies to this many characters")] = 6000,
 ) -> None:
     """Send one request through a spec; print the raw exchange beside the translated result."""
-    from .config import Timeouts
-    from .providers.base import Account
-    from .providers.http import HttpProvider
-    from .providers.httpapi.spec import compile_spec
-    from .upstream import Upstream
-
     try:
         cfg, where = load_provider_config(spec, provider)
         compiled = compile_spec(cfg, where)

@@ -7,105 +7,30 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-PROVIDER_TYPES = ("openai", "deepseek", "anthropic", "gemini", "http", "demo", "openai_responses")
-_NOT_YET = frozenset({"gemini"})
+from .config_types import (
+    Config,
+    ConfigError,
+    ConfigPath,
+    ErrorRule,
+    HostedTools,
+    LineOf,
+    ModelEntry,
+    ProviderConfig,
+    ServerConfig,
+    Timeouts,
+)
+from .core.errors import DEFAULT_STATUS
+from .providers.registry import ProviderType, api_type, apis_of, provider_type, provider_types
 
-
-class ConfigError(ValueError):
-    def __init__(self, path: str, message: str, line: int | None = None) -> None:
-        where = f"{path} (line {line})" if line else path
-        super().__init__(f"{where}: {message}" if path else message)
-        self.path = path
-        self.line = line
-
-
-@dataclass(slots=True)
-class Timeouts:
-    connect: float = 10.0
-    first_byte: float = 300.0
-    idle: float = 300.0
-
-
-@dataclass(slots=True)
-class ServerConfig:
-    host: str = "127.0.0.1"
-    port: int = 8000
-    max_body_bytes: int = 20 * 1024 * 1024
-    heartbeat_seconds: float = 15.0
-    timeouts: Timeouts = field(default_factory=Timeouts)
-    cors_origins: list[str] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class ErrorRule:
-    """Map an upstream error to a class: by upstream status and/or a substring/regex of its body."""
-
-    kind: str
-    status: int | None = None
-    match: str | None = None
-    regex: re.Pattern[str] | None = None
-    code: str | None = None
-    upstream_status: int | None = None
-
-
-@dataclass(slots=True)
-class ModelEntry:
-    id: str
-    """Upstream model id."""
-    display_name: str | None = None
-
-
-@dataclass(slots=True)
-class ProviderConfig:
-    name: str
-    type: str
-    base_url: str = ""
-    api_keys: list[str] = field(default_factory=list)
-    models: list[ModelEntry] = field(default_factory=list)
-    chat_path: str | None = None
-    models_path: str | None = None
-    discover_models: bool = False
-    headers: dict[str, str] = field(default_factory=dict)
-    auth_header: str | None = None
-    """Header style: ``bearer`` (Authorization: Bearer), ``x-api-key``, ``none`` or a header name."""
-    param_renames: dict[str, str] = field(default_factory=dict)
-    param_drops: list[str] = field(default_factory=list)
-    param_clamps: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
-    reasoning_field: str | None = None
-    passthrough: bool = True
-    """Allow the byte pass-through fast path when the client speaks this provider's dialect."""
-    timeouts: Timeouts | None = None
-    error_rules: list[ErrorRule] = field(default_factory=list)
-    proxy: str | None = None
-    options: dict[str, Any] = field(default_factory=dict)
-    """Type-specific settings (e.g. the whole spec of an ``http`` provider), validated by the provider."""
-
-
-@dataclass(slots=True)
-class Config:
-    server: ServerConfig = field(default_factory=ServerConfig)
-    auth_keys: list[str] = field(default_factory=list)
-    admin_key: str | None = None
-    providers: list[ProviderConfig] = field(default_factory=list)
-    models: dict[str, list[str]] = field(default_factory=dict)
-    error_rules: list[ErrorRule] = field(default_factory=list)
-    database_url: str | None = None
-    redis_url: str | None = None
-    raw: dict[str, Any] = field(default_factory=dict)
-    source: str | None = None
-
-    def provider(self, name: str) -> ProviderConfig | None:
-        for p in self.providers:
-            if p.name == name:
-                return p
-        return None
-
+__all__ = [
+    "Config", "ConfigError", "ConfigPath", "ErrorRule", "LineOf", "ModelEntry", "ProviderConfig", "ServerConfig",
+    "Timeouts", "load_config", "parse_config", "parse_provider",
+]  # fmt: skip
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -258,8 +183,6 @@ class _Reader:
         )
 
     def error_rules(self, value: Any, path: str) -> list[ErrorRule]:
-        from .core.errors import DEFAULT_STATUS
-
         if value is None:
             return []
         if not isinstance(value, list):
@@ -306,91 +229,131 @@ def _tname(v: Any) -> str:
 _PROVIDER_KEYS = {
     "name", "type", "base_url", "api_keys", "api_key", "models", "chat_path", "models_path", "discover_models",
     "headers", "auth_header", "param_renames", "param_drops", "param_clamps", "reasoning_field", "passthrough",
-    "timeouts", "error_rules", "proxy", "options",
+    "timeouts", "error_rules", "proxy", "options", "api", "hosted_tools",
 }  # fmt: skip
 
 
-def _provider(r: _Reader, value: Any, path: str, server: ServerConfig) -> ProviderConfig:
-    m = r.mapping(value, path)
-    name = r.str_(m.get("name"), f"{path}.name", required=True)
-    assert name is not None
-    if "/" in name:
-        raise r.err(f"{path}.name", "must not contain '/'")
+def _provider_type(r: _Reader, m: dict[str, Any], path: str) -> ProviderType:
     ptype = r.str_(m.get("type"), f"{path}.type", required=True)
-    if ptype not in PROVIDER_TYPES:
-        raise r.err(f"{path}.type", f"unknown provider type {ptype!r} (one of: {', '.join(PROVIDER_TYPES)})")
     assert ptype is not None
-    if ptype in _NOT_YET:
-        raise r.err(f"{path}.type", f"provider type {ptype!r} is not available in this version yet")
-    # type-specific keys are allowed only for "http" (its spec lives beside the common keys)
-    if ptype != "http":
+    entry = provider_type(ptype)
+    if entry is None:
+        raise r.err(f"{path}.type", f"provider type {ptype!r} is not available (registered types: "
+                                    f"{', '.join(provider_types())})")  # fmt: skip
+    # ``api``: which of a vendor type's wire formats (``type: openai`` + ``api: responses``); also in options
+    opts = m.get("options")
+    api_value, api_path = m.get("api"), f"{path}.api"
+    if api_value is None and isinstance(opts, dict) and "api" in opts:
+        api_value, api_path = opts["api"], f"{path}.options.api"
+    api = r.str_(api_value, api_path)
+    if api is not None:
+        variant = api_type(ptype, api)
+        variant_entry = provider_type(variant) if variant is not None else None
+        if variant_entry is None:
+            known = apis_of(ptype)
+            raise r.err(api_path, f"provider type {ptype!r} has no api {api!r}"
+                                  + (f" (expected one of: {', '.join(known)})" if known else ""))  # fmt: skip
+        entry = variant_entry
+    if not entry.inline_options:
         for k in m:
             if k not in _PROVIDER_KEYS:
                 raise r.err(
                     f"{path}.{k}", f"unknown key (expected one of: {', '.join(sorted(_PROVIDER_KEYS))})"
                 )
-    models_raw = m.get("models")
+    return entry
+
+
+def _models(r: _Reader, value: Any, path: str) -> list[ModelEntry]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise r.err(path, f"must be a list, got {_tname(value)}")
     models: list[ModelEntry] = []
-    if models_raw is not None:
-        if not isinstance(models_raw, list):
-            raise r.err(f"{path}.models", f"must be a list, got {_tname(models_raw)}")
-        for i, mv in enumerate(models_raw):
-            mp = f"{path}.models[{i}]"
-            if isinstance(mv, dict):
-                mm = r.mapping(mv, mp, {"id", "display_name", "name"})
-                mid = r.str_(mm.get("id"), f"{mp}.id", required=True)
-                assert mid is not None
-                models.append(
-                    ModelEntry(mid, r.str_(mm.get("display_name", mm.get("name")), f"{mp}.display_name"))
-                )
-            else:
-                mid = r.str_(mv, mp, required=True)
-                assert mid is not None
-                models.append(ModelEntry(mid))
-    keys = r.str_list(m.get("api_keys"), f"{path}.api_keys") + r.str_list(m.get("api_key"), f"{path}.api_key")
-    headers_m = r.mapping(m.get("headers"), f"{path}.headers")
-    headers = {str(k): str(v) for k, v in headers_m.items() if v is not None}
-    renames_m = r.mapping(m.get("param_renames"), f"{path}.param_renames")
+    for i, mv in enumerate(value):
+        mp = f"{path}[{i}]"
+        if isinstance(mv, dict):
+            mm = r.mapping(mv, mp, {"id", "display_name", "name"})
+            mid = r.str_(mm.get("id"), f"{mp}.id", required=True)
+            assert mid is not None
+            models.append(
+                ModelEntry(mid, r.str_(mm.get("display_name", mm.get("name")), f"{mp}.display_name"))
+            )
+        else:
+            mid = r.str_(mv, mp, required=True)
+            assert mid is not None
+            models.append(ModelEntry(mid))
+    return models
+
+
+def _clamps(r: _Reader, value: Any, path: str) -> dict[str, tuple[float | None, float | None]]:
     clamps: dict[str, tuple[float | None, float | None]] = {}
-    for k, v in r.mapping(m.get("param_clamps"), f"{path}.param_clamps").items():
-        cp = f"{path}.param_clamps.{k}"
+    for k, v in r.mapping(value, path).items():
+        cp = f"{path}.{k}"
         if not isinstance(v, list) or len(v) != 2:
             raise r.err(cp, "must be [min, max] (use null for no bound)")
         lo = None if v[0] is None else r.num(v[0], cp, 0)
         hi = None if v[1] is None else r.num(v[1], cp, 0)
         clamps[str(k)] = (lo, hi)
-    base_url = r.str_(m.get("base_url"), f"{path}.base_url") or ""
+    return clamps
+
+
+def _base_url(r: _Reader, value: Any, path: str) -> str:
+    base_url = r.str_(value, path) or ""
     if base_url and not re.match(r"^https?://", base_url):
-        raise r.err(f"{path}.base_url", "must start with http:// or https://")
+        raise r.err(path, "must start with http:// or https://")
+    return base_url.rstrip("/")
+
+
+def _hosted_tools(r: _Reader, value: Any, path: str) -> HostedTools:
+    v = r.str_(value, path) or "error"
+    if v not in ("error", "drop"):
+        raise r.err(path, f"must be 'error' or 'drop', got {v!r}")
+    return "drop" if v == "drop" else "error"
+
+
+def _provider(r: _Reader, value: Any, path: str, server: ServerConfig) -> ProviderConfig:
+    """One provider block: the common keys here, the type's own options by its registered validator."""
+    m = r.mapping(value, path)
+    name = r.str_(m.get("name"), f"{path}.name", required=True)
+    assert name is not None
+    if "/" in name:
+        raise r.err(f"{path}.name", "must not contain '/'")
+    entry = _provider_type(r, m, path)
+    headers_m = r.mapping(m.get("headers"), f"{path}.headers")
+    renames_m = r.mapping(m.get("param_renames"), f"{path}.param_renames")
+    timeouts = m.get("timeouts")
     pc = ProviderConfig(
         name=name,
-        type=ptype,
-        base_url=base_url.rstrip("/"),
-        api_keys=keys,
-        models=models,
+        type=entry.name,
+        base_url=_base_url(r, m.get("base_url"), f"{path}.base_url"),
+        api_keys=r.str_list(m.get("api_keys"), f"{path}.api_keys")
+        + r.str_list(m.get("api_key"), f"{path}.api_key"),
+        models=_models(r, m.get("models"), f"{path}.models"),
         chat_path=r.str_(m.get("chat_path"), f"{path}.chat_path"),
         models_path=r.str_(m.get("models_path"), f"{path}.models_path"),
         discover_models=r.bool_(m.get("discover_models"), f"{path}.discover_models", False),
-        headers=headers,
+        headers={str(k): str(v) for k, v in headers_m.items() if v is not None},
         auth_header=r.str_(m.get("auth_header"), f"{path}.auth_header"),
         param_renames={str(k): str(v) for k, v in renames_m.items()},
         param_drops=r.str_list(m.get("param_drops"), f"{path}.param_drops"),
-        param_clamps=clamps,
+        param_clamps=_clamps(r, m.get("param_clamps"), f"{path}.param_clamps"),
         reasoning_field=r.str_(m.get("reasoning_field"), f"{path}.reasoning_field"),
         passthrough=r.bool_(m.get("passthrough"), f"{path}.passthrough", True),
-        timeouts=r.timeouts(m.get("timeouts"), f"{path}.timeouts", server.timeouts)
-        if m.get("timeouts")
-        else None,
+        timeouts=r.timeouts(timeouts, f"{path}.timeouts", server.timeouts) if timeouts else None,
         error_rules=r.error_rules(m.get("error_rules"), f"{path}.error_rules"),
         proxy=r.str_(m.get("proxy"), f"{path}.proxy"),
         options={k: v for k, v in m.items() if k not in _PROVIDER_KEYS}
-        | r.mapping(m.get("options"), f"{path}.options"),
+        | {k: v for k, v in r.mapping(m.get("options"), f"{path}.options").items() if k != "api"},
+        hosted_tools=_hosted_tools(r, m.get("hosted_tools"), f"{path}.hosted_tools"),
     )
-    if ptype == "http":
-        from .providers.httpapi.spec import compile_spec
-
-        compile_spec(pc, path, r.lines.line)
+    entry.validate(pc, ConfigPath(path, r.lines.line))
     return pc
+
+
+def parse_provider(block: Any, path: str, server: ServerConfig | None = None) -> ProviderConfig:
+    """Validate one provider block (not from a file) as the config file's parser does: the admin API's
+    runtime providers. Errors name the key under ``path``."""
+    return _provider(_Reader(_Lines([])), block, path, server or ServerConfig())
 
 
 _TOP_KEYS = {"server", "auth", "admin", "providers", "models", "error_rules", "database_url", "redis_url", "store",
@@ -477,9 +440,3 @@ def load_config(path: str | Path) -> Config:
     except OSError as e:
         raise ConfigError("", f"cannot read config file {str(p)!r}: {e.strerror}") from None
     return parse_config(text, str(p))
-
-
-def parse_provider(block: Any, path: str, server: ServerConfig) -> ProviderConfig:
-    """Validate one provider block given as a mapping (the admin API's runtime providers), exactly as the
-    config file's parser does, without line numbers; raises :class:`ConfigError` naming the field."""
-    return _provider(_Reader(_Lines([])), block, path, server)

@@ -18,7 +18,8 @@ from .core.events import ErrorEvent, Event, ResponseStart
 from .core.request import ChatRequest
 from .ports import AccountPool, Authenticator, Lease, ReadyCheck, UsageSink
 from .ports import UsageRecord as UsageRecord  # re-exported: callers record usage through the gateway
-from .providers.base import Account, Provider, create_provider
+from .providers.base import Account, Provider
+from .providers.registry import create_provider
 from .routing.router import Route, Router
 from .upstream import Upstream, iter_body, read_body
 

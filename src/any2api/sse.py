@@ -37,41 +37,59 @@ class SSEDecoder:
         self._skip_lf = False
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
-        if not chunk:
+        lines = self._lines(chunk) if chunk else None
+        if not lines:
             return []
+        out: list[SSEEvent] = []
+        data = self._data
+        for line in lines:
+            if not line:
+                if data or self._event:
+                    self._dispatch(out)
+                    data = self._data
+                else:
+                    self._retry = None
+            elif line[:5] == b"data:":
+                v = line[6:] if line[5:6] == b" " else line[5:]
+                data.append(v.decode("utf-8", "replace"))
+            elif line[:6] == b"event:":
+                v = line[7:] if line[6:7] == b" " else line[6:]
+                self._event = v.decode("utf-8", "replace")
+            elif line[0] != 0x3A:  # not a ':' comment
+                self._line(line, out)
+        return out
+
+    def _lines(self, chunk: bytes) -> list[bytes] | None:
+        """The complete lines the buffer and ``chunk`` hold (the rest stays buffered)."""
         if self._skip_lf:
             # the previous read ended in CR: a LF starting this one is the rest of that CRLF
             self._skip_lf = False
             if chunk[:1] == b"\n":
                 chunk = chunk[1:]
                 if not chunk:
-                    return []
+                    return None
         buf = self._buf + chunk if self._buf else chunk
         if not self._started:
             if len(buf) < 3 and b"\xef\xbb\xbf".startswith(buf):
                 self._buf = buf
-                return []
+                return None
             self._started = True
             if buf.startswith(b"\xef\xbb\xbf"):
                 buf = buf[3:]
-        lines = buf.splitlines(keepends=True)
-        if not lines:
-            self._buf = b""
-            return []
-        last = lines[-1]
+                if not buf:
+                    self._buf = b""
+                    return None
+        lines = buf.splitlines()
         # A line is complete only with its terminator; a trailing lone CR may be the first half of CRLF.
-        if last.endswith(b"\n"):
+        last = buf[-1]
+        if last == 10:  # LF
             self._buf = b""
-        elif last.endswith(b"\r"):
-            # a CR ends the line now; remember to drop a LF that may start the next read
+        elif last == 13:  # CR ends the line now; a LF that may start the next read is dropped
             self._buf = b""
             self._skip_lf = True
         else:
             self._buf = lines.pop()
-        out: list[SSEEvent] = []
-        for raw in lines:
-            self._line(raw.rstrip(b"\r\n"), out)
-        return out
+        return lines
 
     def close(self) -> list[SSEEvent]:
         """End of stream: process any unterminated line and deliver a pending event."""
@@ -111,12 +129,15 @@ class SSEDecoder:
         # other field names are ignored, as the spec says
 
     def _dispatch(self, out: list[SSEEvent]) -> None:
-        if self._data:
-            out.append(SSEEvent("\n".join(self._data), self._event, self._id, self._retry))
+        data = self._data
+        if data:
+            out.append(
+                SSEEvent(data[0] if len(data) == 1 else "\n".join(data), self._event, self._id, self._retry)
+            )
+            self._data = []
         elif self._event:
             # An event with a type but no data: not dispatched by browsers, but keep it visible
             out.append(SSEEvent("", self._event, self._id, self._retry))
-        self._data = []
         self._event = ""
         self._retry = None
 

@@ -12,7 +12,7 @@ from email.utils import parsedate_to_datetime
 import aiohttp
 import orjson
 
-from .config import ErrorRule, Timeouts
+from .config_types import ErrorRule, Timeouts
 from .core.errors import DEFAULT_STATUS, ErrorKind, GatewayError
 
 
@@ -148,29 +148,9 @@ def upstream_message(body: bytes) -> tuple[str, str | None]:
     if not text:
         return "", None
     if text[:1] in (b"{", b"["):
-        try:
-            data = orjson.loads(text)
-        except orjson.JSONDecodeError:
-            data = None
-        if isinstance(data, list) and data and isinstance(data[0], dict):
-            data = data[0]
-        if isinstance(data, dict):
-            err = data.get("error", data)
-            code = None
-            if isinstance(err, dict):
-                msg = err.get("message") or err.get("msg") or err.get("detail") or err.get("details")
-                c = err.get("code") or err.get("type") or err.get("status")
-                code = str(c) if c is not None else None
-                if msg is None and isinstance(err.get("error"), str):
-                    msg = err["error"]
-            else:
-                msg = err
-                for k in ("details", "message", "detail"):
-                    if isinstance(data.get(k), str):
-                        msg = f"{err}: {data[k]}" if isinstance(err, str) and err != data[k] else data[k]
-                        break
-            if msg is not None:
-                return (msg if isinstance(msg, str) else orjson.dumps(msg).decode()), code
+        found = _json_message(text)
+        if found is not None:
+            return found
     low = text[:512].lower()
     if low.startswith(b"<!doctype html") or low.startswith(b"<html") or b"<body" in low:
         m = _TITLE.search(text)
@@ -179,6 +159,35 @@ def upstream_message(body: bytes) -> tuple[str, str | None]:
         stripped = _TAGS.sub(" ", text.decode("utf-8", "replace"))
         return " ".join(html.unescape(stripped).split())[:300], None
     return text.decode("utf-8", "replace")[:2000], None
+
+
+def _json_message(text: bytes) -> tuple[str, str | None] | None:
+    """(message, code) of a JSON error body in any common shape; None when it holds none."""
+    try:
+        data = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
+    if isinstance(data, list) and data and isinstance(data[0], dict):
+        data = data[0]
+    if not isinstance(data, dict):
+        return None
+    err = data.get("error", data)
+    code = None
+    if isinstance(err, dict):
+        msg = err.get("message") or err.get("msg") or err.get("detail") or err.get("details")
+        c = err.get("code") or err.get("type") or err.get("status")
+        code = str(c) if c is not None else None
+        if msg is None and isinstance(err.get("error"), str):
+            msg = err["error"]
+    else:
+        msg = err
+        for k in ("details", "message", "detail"):
+            if isinstance(data.get(k), str):
+                msg = f"{err}: {data[k]}" if isinstance(err, str) and err != data[k] else data[k]
+                break
+    if msg is None:
+        return None
+    return (msg if isinstance(msg, str) else orjson.dumps(msg).decode()), code
 
 
 def retry_after_seconds(headers: aiohttp.typedefs.LooseHeaders | None) -> float | None:

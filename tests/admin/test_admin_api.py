@@ -44,7 +44,9 @@ def test_login_issues_a_24h_jwt_and_guards_every_endpoint(up: Any) -> None:
     gw, admin = up()
     r = request("POST", gw.url + "/admin/login", {"key": ADMIN_KEY})
     body = r.json()
-    assert r.status == 200 and body["success"] is True and body["expires_in"] == 86400
+    assert r.status == 200
+    assert body["success"] is True
+    assert body["expires_in"] == 86400
     assert body["token"].count(".") == 2
     assert admin.ok("GET", "/config")["database"] in ("sqlite", "postgresql")
     for path in ("/config", "/queue/status", "/keys", "/usage", "/export", "/accounts"):
@@ -60,11 +62,14 @@ def test_login_errors_and_failed_attempts_are_rate_limited(up: Any) -> None:
     gw, _ = up()
     url = gw.url + "/admin/login"
     r = request("POST", url, "{not json")
-    assert r.status == 400 and r.json()["error"]["code"] == "invalid_json"
+    assert r.status == 400
+    assert r.json()["error"]["code"] == "invalid_json"
     r = request("POST", url, {"key": 123})
-    assert r.status == 400 and r.json()["error"]["param"] == "key"
+    assert r.status == 400
+    assert r.json()["error"]["param"] == "key"
     r = request("POST", url, {"key": "x", "extra": 1})
-    assert r.status == 400 and r.json()["error"]["param"] == "extra"
+    assert r.status == 400
+    assert r.json()["error"]["param"] == "extra"
     for _ in range(5):
         r = request("POST", url, {"key": "wrong"})
         assert r.status == 401
@@ -89,7 +94,8 @@ def test_schema_gives_the_json_schema_of_every_admin_input(up: Any) -> None:
         "provider",
     } <= set(schemas)
     account = schemas["account"]
-    assert account["required"] == ["provider"] and account["additionalProperties"] is False
+    assert account["required"] == ["provider"]
+    assert account["additionalProperties"] is False
     assert account["properties"]["weight"]["anyOf"][0] == {"minimum": 1, "type": "integer"}
     key = schemas["key"]["properties"]
     assert {
@@ -109,15 +115,18 @@ def test_schema_gives_the_json_schema_of_every_admin_input(up: Any) -> None:
 def test_readyz_checks_the_store(up: Any) -> None:
     gw, _ = up()
     r = request("GET", gw.url + "/readyz")
-    assert r.status == 200 and r.json()["checks"]["store"] == "ok"
+    assert r.status == 200
+    assert r.json()["checks"]["store"] == "ok"
 
 
 def test_unknown_paths_and_methods_answer_json(up: Any) -> None:
     _, admin = up()
     r = admin.call("GET", "/nope")
-    assert r.status == 404 and r.json()["error"]["code"] == "not_found"
+    assert r.status == 404
+    assert r.json()["error"]["code"] == "not_found"
     r = admin.call("DELETE", "/config")
-    assert r.status == 405 and r.headers["allow"] == "GET, POST"
+    assert r.status == 405
+    assert r.headers["allow"] == "GET, POST"
     assert r.json()["error"]["code"] == "method_not_allowed"
 
 
@@ -134,21 +143,25 @@ def test_added_account_takes_over_when_the_config_key_is_rejected(up: Any, sim: 
     )
     assert r.status == 200, r.body
     acc = r.json()["account"]
-    assert acc["api_key"] == "sk-...tial" and "sk-up-good-credential" not in r.body.decode()
+    assert acc["api_key"] == "sk-...tial"
+    assert "sk-up-good-credential" not in r.body.decode()
     assert (acc["weight"], acc["max_inflight"], acc["enabled"]) == (2, 2, True)
 
     for _ in range(3):
         reply = chat(gw.url, "sk-client")
         assert reply.status == 200, reply.body
     used = [q.api_key for q in sim.chat_requests]
-    assert used[0] == "sk-up-1" and set(used[1:]) == {"sk-up-good-credential"}
+    assert used[0] == "sk-up-1"
+    assert set(used[1:]) == {"sk-up-good-credential"}
     bad = admin.account_by_label("sim key 1")
     st = admin.status_of(bad["id"])
-    assert st["status"] == "disabled" and "401" in st["disabled_reason"]
+    assert st["status"] == "disabled"
+    assert "401" in st["disabled_reason"]
     assert admin.status_of(acc["id"])["last_used"] is not None
 
     dup = admin.call("POST", "/accounts", {"provider": "sim", "api_key": "sk-up-good-credential"})
-    assert dup.status == 409 and dup.json()["error"]["code"] == "duplicate_account"
+    assert dup.status == 409
+    assert dup.json()["error"]["code"] == "duplicate_account"
     for body, param in [
         ({"provider": "nope", "api_key": "k"}, "provider"),
         ({"provider": "sim", "api_key": "k", "weight": 0}, "weight"),
@@ -156,16 +169,19 @@ def test_added_account_takes_over_when_the_config_key_is_rejected(up: Any, sim: 
         ({"email": "a@b", "password": "x"}, "email"),
     ]:
         r = admin.call("POST", "/accounts", body)
-        assert r.status == 400 and r.json()["error"]["param"] == param, r.body
+        assert r.status == 400, r.body
+        assert r.json()["error"]["param"] == param, r.body
     config_text = json.dumps(admin.ok("GET", "/config"))
-    assert "sk-up-good-credential" not in config_text and "sk-up-1" not in config_text
+    assert "sk-up-good-credential" not in config_text
+    assert "sk-up-1" not in config_text
 
 
 def test_batch_import_is_all_or_nothing_on_bad_input_and_skips_duplicates(up: Any) -> None:
     _, admin = up()
     bad = admin.call("POST", "/accounts/batch", {"accounts": [{"provider": "sim", "api_key": "a"},
                                                               {"provider": "sim", "api_key": "b", "weight": "x"}]})  # fmt: skip
-    assert bad.status == 400 and bad.json()["error"]["param"] == "accounts[1].weight"
+    assert bad.status == 400
+    assert bad.json()["error"]["param"] == "accounts[1].weight"
     assert len(admin.ok("GET", "/accounts")["accounts"]) == 1
     res = admin.ok("POST", "/accounts/batch", {"accounts": [
         {"provider": "sim", "api_key": "sk-b1", "label": "b1"},
@@ -198,9 +214,12 @@ def test_disable_enable_delete_and_clear_cooldown(up: Any, sim: SimServer) -> No
     )
     admin.ok("PATCH", f"/accounts/{one['id']}", {"enabled": False})
     r = chat(gw.url, "sk-client")
-    assert r.status == 429 and int(r.headers["retry-after"]) >= 299
+    assert r.status == 429
+    assert int(r.headers["retry-after"]) >= 299
     st = admin.status_of(two["id"])
-    assert st["status"] == "cooling_down" and st["cooldown_until"] and 0 < st["cooldown_remaining"] <= 300
+    assert st["status"] == "cooling_down"
+    assert st["cooldown_until"]
+    assert 0 < st["cooldown_remaining"] <= 300
     admin.ok("POST", f"/accounts/{two['id']}/clear-cooldown")
     assert admin.status_of(two["id"])["status"] == "healthy"
     assert chat(gw.url, "sk-client").status == 200
@@ -215,7 +234,8 @@ def test_disable_enable_delete_and_clear_cooldown(up: Any, sim: SimServer) -> No
         "account"
     ]
     r = admin.call("PATCH", f"/accounts/{three['id']}", {"api_key": "sk-up-1"})  # "one" has that credential
-    assert r.status == 409 and r.json()["error"]["code"] == "duplicate_account"
+    assert r.status == 409
+    assert r.json()["error"]["code"] == "duplicate_account"
 
 
 def test_account_test_and_test_all_stream_and_non_stream(up: Any, sim: SimServer) -> None:
@@ -223,14 +243,17 @@ def test_account_test_and_test_all_stream_and_non_stream(up: Any, sim: SimServer
     sim.keys = {"sk-up-1"}
     good = admin.account_by_label("sim key 1")
     res = admin.ok("POST", "/accounts/test", {"id": good["id"]})
-    assert res["ok"] is True and res["non_stream"]["ok"] and res["stream"]["ok"]
+    assert res["ok"] is True
+    assert res["non_stream"]["ok"]
+    assert res["stream"]["ok"]
     assert [q.stream for q in sim.chat_requests] == [False, True]
 
     bad = admin.ok("POST", "/accounts", {"provider": "sim", "api_key": "sk-up-bad", "label": "bad"})[
         "account"
     ]
     res = admin.ok("POST", "/accounts/test", {"id": bad["id"]})
-    assert res["ok"] is False and res["upstream_status"] == 401
+    assert res["ok"] is False
+    assert res["upstream_status"] == 401
     assert admin.status_of(bad["id"])["status"] == "disabled"
 
     sim.keys = {"sk-up-1", "sk-up-bad"}  # the upstream accepts it again: a re-test re-enables it
@@ -244,7 +267,9 @@ def test_account_test_and_test_all_stream_and_non_stream(up: Any, sim: SimServer
         openai_error(400, "stream must be true", "invalid_request_error"), match=lambda q: not q.stream
     )
     res = admin.ok("POST", "/accounts/test", {"id": good["id"]})
-    assert res["ok"] is True and res["non_stream"]["ok"] is False and res["stream"]["ok"] is True
+    assert res["ok"] is True
+    assert res["non_stream"]["ok"] is False
+    assert res["stream"]["ok"] is True
     assert admin.call("POST", "/accounts/test", {"id": "acc_none"}).status == 404
     assert admin.call("POST", "/accounts/test", {}).json()["error"]["param"] == "id"
 
@@ -256,10 +281,13 @@ def test_keys_created_with_limits_are_enforced_then_revoked(up: Any) -> None:
     gw, admin = up()
     created = admin.ok("POST", "/keys", {"name": "team-a", "models": ["sim-gpt"], "rpm": 2})
     secret = created["key"]
-    assert secret.startswith("sk-a2a-") and created["rpm"] == 2 and created["models"] == ["sim-gpt"]
+    assert secret.startswith("sk-a2a-")
+    assert created["rpm"] == 2
+    assert created["models"] == ["sim-gpt"]
     listed = admin.ok("GET", "/keys")
     assert secret not in json.dumps(listed)
-    assert [k["name"] for k in listed["keys"]] == ["team-a"] and listed["keys"][0]["status"] == "active"
+    assert [k["name"] for k in listed["keys"]] == ["team-a"]
+    assert listed["keys"][0]["status"] == "active"
 
     client = openai_client(gw.url, secret)
     assert client.chat.completions.create(
@@ -284,7 +312,8 @@ def test_keys_created_with_limits_are_enforced_then_revoked(up: Any) -> None:
         ({"expires_at": "soon"}, "expires_at"),
     ]:
         r = admin.call("POST", "/keys", body)
-        assert r.status == 400 and r.json()["error"]["param"] == param
+        assert r.status == 400
+        assert r.json()["error"]["param"] == param
 
 
 def test_budget_expiry_and_patch(up: Any) -> None:
@@ -297,7 +326,8 @@ def test_budget_expiry_and_patch(up: Any) -> None:
             break
         time.sleep(0.02)
     r = chat(gw.url, k["key"])
-    assert r.status == 429 and r.json()["error"]["code"] == "insufficient_quota"
+    assert r.status == 429
+    assert r.json()["error"]["code"] == "insufficient_quota"
     admin.ok("PATCH", f"/keys/{k['id']}", {"token_budget": 10_000})
     assert chat(gw.url, k["key"]).status == 200
 
@@ -306,7 +336,8 @@ def test_budget_expiry_and_patch(up: Any) -> None:
     while admin.ok("GET", f"/keys/{e['id']}")["status"] != "expired":
         time.sleep(0.1)
     r = chat(gw.url, e["key"])
-    assert r.status == 401 and r.json()["error"]["code"] == "api_key_expired"
+    assert r.status == 401
+    assert r.json()["error"]["code"] == "api_key_expired"
     assert admin.ok("GET", f"/keys/{e['id']}")["status"] == "expired"
 
 
@@ -316,7 +347,8 @@ def test_tpm_limit(up: Any, sim: SimServer) -> None:
     sim.default = Script.text("hello", usage=SimUsage(40, 20))
     assert chat(gw.url, k["key"]).status == 200  # 60 tokens spent: the next one must wait
     r = chat(gw.url, k["key"])
-    assert r.status == 429 and "tokens per minute" in r.json()["error"]["message"]
+    assert r.status == 429
+    assert "tokens per minute" in r.json()["error"]["message"]
     assert 1 <= int(r.headers["retry-after"]) <= 61
 
 
@@ -334,7 +366,8 @@ def test_usage_totals_by_key_model_provider(up: Any, sim: SimServer) -> None:
     assert u["totals"]["requests"] == 3
     assert (u["totals"]["input_tokens"], u["totals"]["output_tokens"]) == (21, 9)
     by_key = {g["group"]: (g["requests"], g["name"]) for g in u["by_key"]}
-    assert by_key[k["id"]] == (2, "u") and len(by_key) == 2
+    assert by_key[k["id"]] == (2, "u")
+    assert len(by_key) == 2
     assert {g["group"]: g["requests"] for g in u["by_model"]} == {"sim-gpt": 2, "sim-claude": 1}
     assert [(g["group"], g["requests"]) for g in u["by_provider"]] == [("sim", 3)]
     assert admin.ok("GET", f"/usage?since={time.time() + 60}")["totals"]["requests"] == 0
@@ -345,9 +378,11 @@ def test_runtime_config_models_and_pool(up: Any, sim: SimServer) -> None:
     gw, admin = up(client_keys=("sk-c",))
     assert chat(gw.url, "sk-c", "fast").status == 404
     res = admin.ok("POST", "/config", {"models": {"fast": ["sim/sim-gpt"]}, "pool": {"strategy": "weighted"}})
-    assert res["models"]["fast"] == ["sim/sim-gpt"] and res["pool"]["strategy"] == "weighted"
+    assert res["models"]["fast"] == ["sim/sim-gpt"]
+    assert res["pool"]["strategy"] == "weighted"
     r = chat(gw.url, "sk-c", "fast")
-    assert r.status == 200 and sim.last.model == "sim-gpt"
+    assert r.status == 200
+    assert sim.last.model == "sim-gpt"
     assert admin.ok("GET", "/queue/status")["strategy"] == "weighted"
     for body, param in [
         ({"pool": {"strategy": "random"}}, "pool.strategy"),
@@ -356,7 +391,8 @@ def test_runtime_config_models_and_pool(up: Any, sim: SimServer) -> None:
         ({"colour": 1}, "colour"),
     ]:
         r = admin.call("POST", "/config", body)
-        assert r.status == 400 and r.json()["error"]["param"] == param, r.body
+        assert r.status == 400, r.body
+        assert r.json()["error"]["param"] == param, r.body
     admin.ok("POST", "/config", {"models": {"fast": None}})
     assert chat(gw.url, "sk-c", "fast").status == 404
     # DS2API style: keys as plain strings become working client keys
@@ -379,8 +415,10 @@ def test_export_then_import_into_a_fresh_gateway(
     key = admin.ok("POST", "/keys", {"name": "carried", "rpm": 100})
     admin.ok("POST", "/config", {"models": {"fast": ["sim/sim-gpt"]}})
     plain = admin.call("GET", "/export")
-    assert plain.status == 200 and "attachment" in plain.headers["content-disposition"]
-    assert "sk-up-exported" not in plain.body.decode() and "key_hash" not in plain.body.decode()
+    assert plain.status == 200
+    assert "attachment" in plain.headers["content-disposition"]
+    assert "sk-up-exported" not in plain.body.decode()
+    assert "key_hash" not in plain.body.decode()
     full = admin.call("GET", "/export?secrets=true").json()
     assert {a["api_key"] for a in full["accounts"]} == {"sk-up-1", "sk-up-exported"}
 
@@ -388,7 +426,8 @@ def test_export_then_import_into_a_fresh_gateway(
     gw2 = start_gateway(gateway_config(sim.url, other, upstream_keys=("sk-other",)))
     admin2 = Admin(gw2.url).login()
     bad = admin2.call("POST", "/import", {"accounts": [{"provider": "zzz", "api_key": "k"}]})
-    assert bad.status == 400 and bad.json()["error"]["param"] == "accounts[0].provider"
+    assert bad.status == 400
+    assert bad.json()["error"]["param"] == "accounts[0].provider"
     rep = admin2.ok("POST", "/import?mode=replace", full)
     assert (rep["accounts_added"], rep["accounts_removed"], rep["keys_added"]) == (2, 1, 1)
     assert {a["label"] for a in admin2.ok("GET", "/accounts")["accounts"]} == {"sim key 1", "exp"}

@@ -82,25 +82,29 @@ def test_http_provider_added_used_replaced_and_deleted_at_runtime(
     assert "plainbot-1" not in model_ids(gw.url)
 
     created = admin.ok("POST", "/providers", plain_block(up.url))["provider"]
-    assert created["name"] == "plainbot" and created["source"] == "runtime"
+    assert created["name"] == "plainbot"
+    assert created["source"] == "runtime"
     assert created["models"] == ["plainbot-1"]
     assert "plain-secret" not in json.dumps(created)
     assert created["spec"]["api_keys"] == ["************"]
 
     listed = {p["name"]: p for p in admin.ok("GET", "/providers")["providers"]}
-    assert listed["fixed"]["source"] == "config" and listed["plainbot"]["source"] == "runtime"
+    assert listed["fixed"]["source"] == "config"
+    assert listed["plainbot"]["source"] == "runtime"
     assert "plain-secret" not in json.dumps(listed)
     assert {"plainbot-1", "plainbot/plainbot-1"} <= model_ids(gw.url)
 
     # the api key became an account of the provider
     acc = admin.account_by_label("plainbot key 1")
-    assert acc["provider"] == "plainbot" and acc["api_key"] == "************"
+    assert acc["provider"] == "plainbot"
+    assert acc["api_key"] == "************"
 
     for stream in (False, True):
         up.script(Reply(text="The answer is 42.", reasoning="Thinking."))
         assert ask(gw.url, "plainbot-1", stream) == "The answer is 42."
         rec = up.requests[-1]
-        assert rec.path == "/v1/generate" and rec.json["prompt"] == "What is the answer?"
+        assert rec.path == "/v1/generate"
+        assert rec.json["prompt"] == "What is the answer?"
         assert rec.headers["X-Api-Key"] == "plain-secret"
     up.script(Reply(text="by prefix"))
     assert ask(gw.url, "plainbot/plainbot-1", False) == "by prefix"
@@ -109,7 +113,8 @@ def test_http_provider_added_used_replaced_and_deleted_at_runtime(
     block = plain_block(up.url) | {"models": ["plainbot-2"], "headers": {"X-Trace": "t-1"}}
     admin.ok("PUT", "/providers/plainbot", block)
     ids = model_ids(gw.url)
-    assert "plainbot-2" in ids and "plainbot-1" not in ids
+    assert "plainbot-2" in ids
+    assert "plainbot-1" not in ids
     assert admin.account_by_label("plainbot key 1")["id"] == acc["id"]
     up.script(Reply(text="replaced"))
     assert ask(gw.url, "plainbot-2", False) == "replaced"
@@ -119,7 +124,8 @@ def test_http_provider_added_used_replaced_and_deleted_at_runtime(
     assert admin.ok("DELETE", "/providers/plainbot")["deleted"] is True
     with pytest.raises(openai.NotFoundError) as e:
         ask(gw.url, "plainbot-2", False)
-    assert e.value.status_code == 404 and e.value.code == "model_not_found"
+    assert e.value.status_code == 404
+    assert e.value.code == "model_not_found"
     assert "plainbot-2" not in model_ids(gw.url)
     assert all(a["provider"] != "plainbot" for a in admin.ok("GET", "/accounts")["accounts"])
     assert admin.call("DELETE", "/providers/plainbot").status == 404
@@ -145,25 +151,31 @@ def test_invalid_blocks_are_400_naming_the_field(
         r = admin.call("POST", "/providers", body)
         assert r.status == 400, (field, r.body)
         err = r.json()["error"]
-        assert err["param"] == field and err["message"].startswith(field + ": "), err
+        assert err["param"] == field, err
+        assert err["message"].startswith(field + ": "), err
     r = admin.call("POST", "/providers", "{not json")
-    assert r.status == 400 and r.json()["error"]["code"] == "invalid_json"
+    assert r.status == 400
+    assert r.json()["error"]["code"] == "invalid_json"
     # nothing was created
     assert [p["name"] for p in admin.ok("GET", "/providers")["providers"]] == ["fixed"]
 
     # a config provider's name is taken; config providers cannot be replaced or deleted
     r = admin.call("POST", "/providers", {"name": "fixed", "type": "openai", "base_url": up.url})
-    assert r.status == 409 and "config file" in r.json()["error"]["message"]
+    assert r.status == 409
+    assert "config file" in r.json()["error"]["message"]
     r = admin.call("DELETE", "/providers/fixed")
-    assert r.status == 409 and "cannot be deleted" in r.json()["error"]["message"]
+    assert r.status == 409
+    assert "cannot be deleted" in r.json()["error"]["message"]
     r = admin.call("PUT", "/providers/fixed", {"type": "openai", "base_url": up.url})
     assert r.status == 409
     assert admin.call("PUT", "/providers/nope", plain_block(up.url, "nope")).status == 404
     admin.ok("POST", "/providers", plain_block(up.url))
     r = admin.call("POST", "/providers", plain_block(up.url))
-    assert r.status == 409 and "PUT" in r.json()["error"]["message"]
+    assert r.status == 409
+    assert "PUT" in r.json()["error"]["message"]
     r = admin.call("PUT", "/providers/plainbot", plain_block(up.url, "renamed"))
-    assert r.status == 400 and r.json()["error"]["param"] == "provider.name"
+    assert r.status == 400
+    assert r.json()["error"]["param"] == "provider.name"
 
 
 def test_admin_auth_is_required(start_gateway: Start, up: HttpSims, store_url: str, data_dir: Path) -> None:
@@ -225,7 +237,8 @@ def test_runtime_provider_survives_a_restart_encrypted_at_rest(
     gw.stop()
     if store_url.startswith("sqlite:///"):  # the secret never reaches the database file in the clear
         raw = Path(store_url.removeprefix("sqlite:///")).read_bytes()
-        assert b"plain-secret" not in raw and b"plainbot" in raw
+        assert b"plain-secret" not in raw
+        assert b"plainbot" in raw
     gw = spawn_gateway(config(store_url), env=env)
     admin = Admin(gw.url).login()
     assert [p["name"] for p in admin.ok("GET", "/providers")["providers"]] == ["fixed", "plainbot"]

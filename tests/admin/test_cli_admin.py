@@ -39,10 +39,13 @@ def test_keys_create_list_revoke_then_a_gateway_honours_them(
     cli: Any, start_gateway: Callable[[str], Any], sim: SimServer
 ) -> None:
     made = json.loads(cli("keys", "create", "ci-key", "--model", "sim-gpt", "--rpm", "5", "--json").stdout)
-    assert made["key"].startswith("sk-a2a-") and made["name"] == "ci-key"
+    assert made["key"].startswith("sk-a2a-")
+    assert made["name"] == "ci-key"
     listed = json.loads(cli("keys", "list", "--json").stdout)
-    assert [k["id"] for k in listed] == [made["id"]] and made["key"] not in json.dumps(listed)
-    assert listed[0]["models"] == ["sim-gpt"] and listed[0]["rpm"] == 5
+    assert [k["id"] for k in listed] == [made["id"]]
+    assert made["key"] not in json.dumps(listed)
+    assert listed[0]["models"] == ["sim-gpt"]
+    assert listed[0]["rpm"] == 5
 
     gw = start_gateway(cli.config_path.read_text())
     assert chat(gw.url, made["key"]).status == 200
@@ -56,9 +59,11 @@ def test_keys_create_list_revoke_then_a_gateway_honours_them(
         time.sleep(0.1)
     assert chat(gw.url, made["key"]).status == 401
     r = cli("keys", "revoke", "key_nope", ok=False)
-    assert r.returncode == 1 and "no key" in r.stderr
+    assert r.returncode == 1
+    assert "no key" in r.stderr
     r = cli("keys", "create", "bad", "--rpm", "0", ok=False)
-    assert r.returncode == 2 and "rpm" in r.stderr
+    assert r.returncode == 2
+    assert "rpm" in r.stderr
 
 
 def test_accounts_import_list_and_test(cli: Any, tmp_path: Path, sim: SimServer) -> None:
@@ -77,10 +82,13 @@ def test_accounts_import_list_and_test(cli: Any, tmp_path: Path, sim: SimServer)
     r = cli("accounts", "test", "--json", ok=False)
     assert r.returncode == 1  # one account failed
     results = {x["label"]: x for x in json.loads(r.stdout)}
-    assert results["i1"]["ok"] and results["sim key 1"]["ok"]
-    assert not results["i2"]["ok"] and results["i2"]["upstream_status"] == 401
+    assert results["i1"]["ok"]
+    assert results["sim key 1"]["ok"]
+    assert not results["i2"]["ok"]
+    assert results["i2"]["upstream_status"] == 401
     after = {a["label"]: a for a in json.loads(cli("accounts", "list", "--json").stdout)}
-    assert after["i2"]["enabled"] is False and "401" in after["i2"]["disabled_reason"]
+    assert after["i2"]["enabled"] is False
+    assert "401" in after["i2"]["disabled_reason"]
     sim.keys = None
     assert json.loads(cli("accounts", "test", "i2", "--json").stdout)[0]["ok"] is True
     assert {a["label"]: a for a in json.loads(cli("accounts", "list", "--json").stdout)}["i2"][
@@ -90,7 +98,8 @@ def test_accounts_import_list_and_test(cli: Any, tmp_path: Path, sim: SimServer)
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps([{"provider": "sim", "api_key": "x", "weight": 0}]))
     r = cli("accounts", "import", str(bad), ok=False)
-    assert r.returncode == 1 and "accounts[0].weight" in r.stderr
+    assert r.returncode == 1
+    assert "accounts[0].weight" in r.stderr
     bad.write_text("{nope")
     assert cli("accounts", "import", str(bad), ok=False).returncode == 2
 

@@ -100,7 +100,8 @@ def test_restart_keeps_every_runtime_change_and_all_usage(
     assert usage["totals"]["requests"] == n
     assert usage["totals"]["input_tokens"] == 5 * n
     keys = {k["name"]: k for k in admin2.ok("GET", "/keys")["keys"]}
-    assert keys["persisted"]["tokens_used"] == 7 * n and keys["revoked"]["status"] == "revoked"
+    assert keys["persisted"]["tokens_used"] == 7 * n
+    assert keys["revoked"]["status"] == "revoked"
     assert chat(gw2.url, key["key"], "fast").status == 200
     assert chat(gw2.url, gone["key"]).status == 401
     assert st["rt"]["id"] == added["id"]
@@ -130,7 +131,8 @@ def test_two_instances_hold_one_per_key_rpm_limit(two_instances: Any) -> None:
     a, b, admin_a, admin_b = two_instances
     key = admin_a.ok("POST", "/keys", {"name": "shared", "rpm": 4})
     statuses = [chat((a if i % 2 else b).url, key["key"]).status for i in range(9)]
-    assert statuses.count(200) == 4 and statuses.count(429) == 5
+    assert statuses.count(200) == 4
+    assert statuses.count(429) == 5
     assert statuses[:4] == [200, 200, 200, 200]
     assert admin_b.ok("GET", "/keys")["keys"][0]["rpm"] == 4
 
@@ -149,7 +151,10 @@ def test_two_instances_hold_one_per_account_inflight_limit(two_instances: Any, s
     assert len(sim.chat_requests) == 1
     assert admin_b.status_of(acc["id"])["in_flight"] == 1
     r1, r2 = first.join(), second.join()
-    assert r1 is not None and r1.status == 200 and r2 is not None and r2.status == 200
+    assert r1 is not None
+    assert r1.status == 200
+    assert r2 is not None
+    assert r2.status == 200
     reqs = sim.chat_requests
     assert len(reqs) == 2
     assert reqs[0].done.is_set()  # the second went upstream only after the first had been answered
@@ -174,4 +179,5 @@ def test_killed_instance_mid_request_other_keeps_serving_with_limits(
     assert r.status == 200, r.body
     assert chat(b.url, key).status == 200
     r = chat(b.url, key)  # 3 per minute, counting the request made on the killed instance
-    assert r.status == 429 and int(r.headers["retry-after"]) >= 1
+    assert r.status == 429
+    assert int(r.headers["retry-after"]) >= 1

@@ -67,8 +67,10 @@ def test_account_errors_name_the_field(body: object, path: str, msg: str) -> Non
 
 def test_key_ok_and_present_fields() -> None:
     k = parse_key({"name": "n", "models": ["a", "b"], "rpm": 3, "expires_in_days": 1})
-    assert k.allowed_models == frozenset({"a", "b"}) and k.rpm == 3
-    assert k.expires_at is not None and abs(k.expires_at - (time.time() + 86400)) < 5
+    assert k.allowed_models == frozenset({"a", "b"})
+    assert k.rpm == 3
+    assert k.expires_at is not None
+    assert abs(k.expires_at - (time.time() + 86400)) < 5
     assert k.present == {"name", "models", "allowed_models", "rpm", "expires_in_days", "expires_at"}
     iso = parse_key({"expires_at": "2030-01-01T00:00:00Z"})
     assert iso.expires_at == 1893456000.0
@@ -119,14 +121,17 @@ def test_model_errors_name_the_field(model: type, body: object, path: str, msg: 
     with pytest.raises(InputError) as ei:
         parse(model, body, providers={"ds"})
     assert ei.value.path == path
-    assert msg in str(ei.value) and str(ei.value).startswith(f"{path}: ")
+    assert msg in str(ei.value)
+    assert str(ei.value).startswith(f"{path}: ")
 
 
 def test_valid_inputs_keep_what_was_given() -> None:
     c = parse(ConfigIn, {"models": {"fast": "ds/m", "old": None}, "keys": ["sk-plain-key", {"name": "n"}]},
               providers={"ds"})  # fmt: skip
-    assert c.models == {"fast": ["ds/m"], "old": None} and c.model_fields_set == {"models", "keys"}
-    assert c.keys[0] == "sk-plain-key" and c.keys[1].name == "n"  # type: ignore[union-attr]
+    assert c.models == {"fast": ["ds/m"], "old": None}
+    assert c.model_fields_set == {"models", "keys"}
+    assert c.keys[0] == "sk-plain-key"
+    assert c.keys[1].name == "n"
     patch = parse(AccountPatch, {"label": None, "weight": None, "proxy": "", "api_key": ""})
     assert patch.changes() == {"label": "", "weight": 1, "proxy": None, "api_key": None}
     assert parse(LoginIn, {"admin_key": "k"}).secret == "k"

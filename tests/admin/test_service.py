@@ -36,7 +36,8 @@ async def test_accounts_add_change_test_and_delete(store: Store) -> None:
         {"provider": "ds", "api_key": "sk-bad", "label": "bad", "max_inflight": 1},
         {"provider": "ds", "api_key": "sk-good"},
     ]})  # fmt: skip
-    assert [r.label for r in res.added] == ["good", "bad"] and [s.index for s in res.skipped] == [2]
+    assert [r.label for r in res.added] == ["good", "bad"]
+    assert [s.index for s in res.skipped] == [2]
     assert {r.source for r in res.added} == {"cli"}
     assert res.added[0].max_inflight == svc.pool.settings.default_max_inflight
     with pytest.raises(InputError) as ei:
@@ -44,9 +45,9 @@ async def test_accounts_add_change_test_and_delete(store: Store) -> None:
     assert ei.value.path == "accounts[0].provider"
     with pytest.raises(AdminError) as ae:
         await svc.add({"provider": "ds", "api_key": "sk-good"})
-    assert (
-        ae.value.status == 409 and ae.value.code == "duplicate_account" and "sk-good" not in ae.value.message
-    )
+    assert ae.value.status == 409
+    assert ae.value.code == "duplicate_account"
+    assert "sk-good" not in ae.value.message
 
     good, bad = res.added
     assert await svc.resolve("bad") == bad.id
@@ -60,10 +61,12 @@ async def test_accounts_add_change_test_and_delete(store: Store) -> None:
     assert ae.value.status == 409
 
     tested = {st.row.label: r for st, r in await svc.test_many()}
-    assert tested["best"].ok and not tested["bad"].ok
+    assert tested["best"].ok
+    assert not tested["bad"].ok
     assert (await svc.get(bad.id)).enabled is False  # rejected credentials disable the account
     account_id, result = await svc.test({"label": "best"})
-    assert account_id == good.id and result.ok
+    assert account_id == good.id
+    assert result.ok
     with pytest.raises(AdminError) as ae:
         await svc.test({})
     assert ae.value.param == "id"
@@ -71,13 +74,15 @@ async def test_accounts_add_change_test_and_delete(store: Store) -> None:
     await svc.delete(bad.id)
     with pytest.raises(AdminError) as ae:
         await svc.delete(bad.id)
-    assert ae.value.status == 404 and ae.value.code == "account_not_found"
+    assert ae.value.status == 404
+    assert ae.value.code == "account_not_found"
 
 
 async def test_keys_create_update_revoke(store: Store) -> None:
     svc = KeyService(store, source="cli")
     row, secret = await svc.create({"name": "team", "models": ["m"], "rpm": 5})
-    assert (await store.keys.by_hash(hash_key(secret))) is not None and row.source == "cli"
+    assert (await store.keys.by_hash(hash_key(secret))) is not None
+    assert row.source == "cli"
     assert secret not in repr(await svc.all())
     updated = await svc.update(row.id, {"tpm": 100})
     assert (updated.tpm, updated.rpm, updated.allowed_models) == (100, 5, frozenset({"m"}))

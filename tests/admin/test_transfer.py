@@ -23,10 +23,13 @@ async def test_export_hides_secrets_unless_asked(store: Store) -> None:
     await _populate(store)
     plain = await export_all(store)
     text = str(plain)
-    assert "sk-up-1" not in text and "u:p@" not in text and "key_hash" not in text
+    assert "sk-up-1" not in text
+    assert "u:p@" not in text
+    assert "key_hash" not in text
     assert plain["secrets_included"] is False
     assert [a["label"] for a in plain["accounts"]] == ["one", "two"]
-    assert plain["keys"][0]["rpm"] == 5 and plain["keys"][0]["tokens_used"] == 77
+    assert plain["keys"][0]["rpm"] == 5
+    assert plain["keys"][0]["tokens_used"] == 77
     assert plain["settings"] == {"models": {"fast": ["ds/x"]}}
     full = await export_all(store, include_secrets=True)
     assert {a["api_key"] for a in full["accounts"]} == {"sk-up-1", "sk-up-2"}
@@ -45,9 +48,9 @@ async def test_import_with_secrets_rebuilds_another_store(store: Store, tmp_path
     rep = await import_all(store, doc, providers={"ds"})
     assert (rep.accounts_added, rep.keys_updated, rep.keys_added) == (2, 1, 0)
     accs = {a.label: a for a in await store.accounts.all()}
-    assert (
-        accs["one"].api_key == "sk-up-1" and accs["one"].proxy == "http://u:p@h:1" and accs["one"].weight == 2
-    )
+    assert accs["one"].api_key == "sk-up-1"
+    assert accs["one"].proxy == "http://u:p@h:1"
+    assert accs["one"].weight == 2
     assert accs["two"].enabled is False
     assert await store.settings.get("models") == {"fast": ["ds/x"]}
     # importing again changes nothing new
@@ -63,7 +66,10 @@ async def test_import_new_key_by_digest_keeps_it_working(store: Store) -> None:
     rep = await import_all(store, doc)
     assert rep.keys_added == 1
     got = await store.keys.by_hash(hash_key("sk-bob"))
-    assert got is not None and got.id == "key_imported" and got.rpm == 9 and got.tokens_used == 5
+    assert got is not None
+    assert got.id == "key_imported"
+    assert got.rpm == 9
+    assert got.tokens_used == 5
 
 
 async def test_export_without_secrets_updates_but_cannot_create(store: Store) -> None:
@@ -73,7 +79,8 @@ async def test_export_without_secrets_updates_but_cannot_create(store: Store) ->
     doc["accounts"].append({"provider": "ds", "label": "brand-new"})
     doc["keys"].append({"name": "ghost"})
     rep = await import_all(store, doc, providers={"ds"})
-    assert rep.accounts_updated == 2 and rep.accounts_added == 0
+    assert rep.accounts_updated == 2
+    assert rep.accounts_added == 0
     assert len(rep.skipped) == 2
     assert {a.label: a.weight for a in await store.accounts.all()}["one"] == 5
 

@@ -25,10 +25,8 @@ def test_sync_non_stream(demo):
     )
     assert r.choices[0].message.content.endswith("You said: ping pong")
     assert r.choices[0].finish_reason == "stop"
-    assert (
-        r.usage.completion_tokens > 0
-        and r.usage.total_tokens == r.usage.prompt_tokens + r.usage.completion_tokens
-    )
+    assert r.usage.completion_tokens > 0
+    assert r.usage.total_tokens == r.usage.prompt_tokens + r.usage.completion_tokens
 
 
 def test_sync_stream_with_usage_and_reasoning(demo):
@@ -50,7 +48,8 @@ def test_sync_stream_with_usage_and_reasoning(demo):
     assert "You said: why" in text
     assert "The user said" in reasoning
     assert finish == "stop"
-    assert usage is not None and usage.completion_tokens > 0
+    assert usage is not None
+    assert usage.completion_tokens > 0
 
 
 def test_async_stream_tool_call(demo):
@@ -90,7 +89,8 @@ def test_async_stream_tool_call(demo):
     calls, finish = asyncio.run(run())
     assert finish == "tool_calls"
     assert list(calls) == [0]
-    assert calls[0]["name"] == "get_weather" and calls[0]["id"].startswith("call_")
+    assert calls[0]["name"] == "get_weather"
+    assert calls[0]["id"].startswith("call_")
     assert calls[0]["args"] == '{"city":"demo"}'
 
 
@@ -109,7 +109,8 @@ def test_async_non_stream_max_tokens(demo):
 def test_models_list_and_get(demo):
     client = openai.OpenAI(base_url=demo.url + "/v1", api_key=KEY)
     ids = [m.id for m in client.models.list()]
-    assert "gpt-4o-mini" in ids and "demo/demo-reasoner" in ids
+    assert "gpt-4o-mini" in ids
+    assert "demo/demo-reasoner" in ids
     assert client.models.retrieve("deepseek-reasoner").id == "deepseek-reasoner"
     with pytest.raises(openai.NotFoundError) as e:
         client.models.retrieve("no-such-model")

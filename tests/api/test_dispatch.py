@@ -52,7 +52,8 @@ def test_builtin_declarations_give_the_known_routes_and_fast_paths() -> None:
     assert d.fast_params == []  # no built-in chat route has path parameters (yet)
     paths = [r.path for r in d.routes]  # type: ignore[attr-defined]
     assert len(paths) == len(set(paths))
-    assert "/v1/models" in paths and "/anthropic/v1/messages/count_tokens" in paths
+    assert "/v1/models" in paths
+    assert "/anthropic/v1/messages/count_tokens" in paths
     shared = next(r for r in d.routes if r.path == "/v1/models").app  # type: ignore[attr-defined]
     assert isinstance(shared, ByHeader)
     owner = d.owners
@@ -112,7 +113,8 @@ def test_chat_routes_with_parameters_are_matched_after_the_exact_lookup() -> Non
     assert len(d.fast_params) == 1
     scope: dict[str, Any] = {"path": "/v1beta/models/gemini-2.5-flash:streamGenerateContent"}
     app = match_param_route(d.fast_params, scope)
-    assert isinstance(app, ChatEndpoint) and app.dialect is g
+    assert isinstance(app, ChatEndpoint)
+    assert app.dialect is g
     assert scope["path_params"] == {"model": "gemini-2.5-flash", "action": "streamGenerateContent"}
     scope = {"path": "/v1beta/models/tunedModels/x:y:generateContent"}
     assert match_param_route(d.fast_params, scope) is None  # {model} is one segment
@@ -128,7 +130,8 @@ def test_request_context_decodes_once_and_parses_the_query_lazily() -> None:
     ctx = RequestContext("POST", "/p", {"x-goog-api-key": "k"}, b"alt=sse&key=abc&key=def&empty=",
                          {"model": "m"}, b'{"a": 1}')  # fmt: skip
     first = ctx.json
-    assert first == {"a": 1} and ctx.json is first
+    assert first == {"a": 1}
+    assert ctx.json is first
     assert ctx.query == {"alt": "sse", "key": "def", "empty": ""}
     ctx.json = {"b": 2}
     assert ctx.json == {"b": 2}

@@ -97,7 +97,8 @@ def test_signature_and_redacted_given_at_start() -> None:
         ]
     )
     redacted, signed = r.parts
-    assert isinstance(redacted, ReasoningPart) and isinstance(signed, ReasoningPart)
+    assert isinstance(redacted, ReasoningPart)
+    assert isinstance(signed, ReasoningPart)
     assert (redacted.text, redacted.redacted, redacted.signature) == ("", "ENCRYPTED", None)
     assert (signed.text, signed.signature) == ("t", "S1S2")
 
@@ -197,7 +198,8 @@ def test_usage_event_may_come_after_finish() -> None:
     # OpenAI sends the usage chunk after the finish chunk
     r = accumulate([start(), Finish("length"), UsageEvent(Usage(input_tokens=3, output_tokens=4))])
     assert r.finish_reason == "length"
-    assert r.usage is not None and r.usage.total_tokens == 7
+    assert r.usage is not None
+    assert r.usage.total_tokens == 7
 
 
 def test_usage_provider_details_are_merged() -> None:
@@ -315,7 +317,7 @@ def test_accumulate_async() -> None:
 def test_signature_on_a_part_that_cannot_hold_it_is_not_dropped(part: TextPart | ToolCallPart) -> None:
     acc = Accumulator()
     acc.add(PartStart(0, part))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="signature"):
         acc.add(PartDelta(0, "", signature="sig"))
 
 

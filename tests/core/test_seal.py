@@ -20,7 +20,8 @@ def test_round_trip_small_and_large_payloads() -> None:
     small = {"reasoning": "think", "sig": None}
     large = {"reasoning": "long thought " * 2000, "calls": ["call_1", "call_2"]}
     tok_small, tok_large = s.seal("deepseek", small), s.seal("deepseek", large)
-    assert is_sealed(tok_small) and tok_small.startswith(PREFIX)
+    assert is_sealed(tok_small)
+    assert tok_small.startswith(PREFIX)
     assert s.unseal("deepseek", tok_small) == small
     assert s.unseal("deepseek", tok_large) == large
     assert len(tok_large) < len(large["reasoning"])  # deflated before sealing
@@ -29,7 +30,8 @@ def test_round_trip_small_and_large_payloads() -> None:
 def test_each_seal_is_different_but_opens_the_same() -> None:
     s = Sealer(KEY)
     a, b = s.seal("p", {"x": 1}), s.seal("p", {"x": 1})
-    assert a != b and s.unseal("p", a) == s.unseal("p", b) == {"x": 1}
+    assert a != b
+    assert s.unseal("p", a) == s.unseal("p", b) == {"x": 1}
 
 
 def test_bound_to_scope_and_key() -> None:

@@ -49,7 +49,7 @@ providers:
     base_url: {sim}/v1
     api_keys: [sk-oai]
     models: [sim-gpt]
-    options: {{hosted_tools: drop}}
+    hosted_tools: drop
 models:
   chain: [oai/sim-gpt]
 """
@@ -99,8 +99,10 @@ def check_sequence(events: list[dict[str, Any]]) -> None:
     terminal = [
         e for e in events if e["type"] in ("response.completed", "response.incomplete", "response.failed")
     ]
-    assert len(terminal) == 1 and events[-1] is terminal[0], [e["type"] for e in events]
-    assert events[0]["type"] == "response.created" and events[1]["type"] == "response.in_progress"
+    assert len(terminal) == 1, [e["type"] for e in events]
+    assert events[-1] is terminal[0], [e["type"] for e in events]
+    assert events[0]["type"] == "response.created"
+    assert events[1]["type"] == "response.in_progress"
     done = [e["item"] for e in events if e["type"] == "response.output_item.done"]
     assert terminal[0]["response"]["output"] == done
 

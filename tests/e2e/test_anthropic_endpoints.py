@@ -12,6 +12,7 @@ import pytest
 
 from tests.rawhttp import request
 from tests.sim import Script, Text, ToolCall, Usage
+from tests.sim.fold import anthropic_events, fold_anthropic
 
 from .test_anthropic_matrix import KEY, MODELS, ant_client, make_gateway
 
@@ -33,15 +34,6 @@ def cc_headers(name: str) -> dict[str, str]:
     }
 
 
-def frames(body: bytes) -> list[tuple[str, dict[str, Any]]]:
-    out = []
-    for f in body.decode().split("\n\n"):
-        if f.strip():
-            lines = f.splitlines()
-            out.append((lines[0][7:], json.loads(lines[1][6:])))
-    return out
-
-
 # ------------------------------------------------------------------------------------- Claude Code
 
 
@@ -55,21 +47,26 @@ def test_claude_code_tool_turn_is_answered_by_deepseek(gw, sim):
                         '"prompt":"write them","subagent_type":"general-purpose"}', id="call_task")], usage=Usage(900, 40)))  # fmt: skip
     headers = cc_headers("ccr-docs-2.1.222-auto-mode-classifier.headers.json")
     r = request("POST", gw.url + "/v1/messages?beta=true", body, headers)
-    assert r.status == 200 and r.headers["content-type"].startswith("text/event-stream")
-    ev = frames(r.body)
-    assert [n for n, _ in ev][:2] == ["message_start", "ping"] and ev[-1][0] == "message_stop"
+    assert r.status == 200
+    assert r.headers["content-type"].startswith("text/event-stream")
+    ev = anthropic_events(r.body)
+    assert [n for n, _ in ev][:2] == ["message_start", "ping"]
+    assert ev[-1][0] == "message_stop"
     text = "".join(o["delta"].get("text", "") for n, o in ev if n == "content_block_delta")
     args = "".join(o["delta"].get("partial_json", "") for n, o in ev if n == "content_block_delta")
     assert text == "Yes: add tests for the parser."
     assert json.loads(args)["subagent_type"] == "general-purpose"
     sent = sim.last.json
-    assert sim.last.path == "/chat/completions" and sent["model"] == "deepseek-chat"
-    assert sent["messages"][0]["role"] == "system" and "Claude Code" in sent["messages"][0]["content"]
+    assert sim.last.path == "/chat/completions"
+    assert sent["model"] == "deepseek-chat"
+    assert sent["messages"][0]["role"] == "system"
+    assert "Claude Code" in sent["messages"][0]["content"]
     assert [m["role"] for m in sent["messages"][1:]] == ["user", "assistant", "tool", "user"]
     assert sent["messages"][3]["tool_call_id"] == "call_kV50LtJQKHvvzZui5TW56DUl"
     assert sent["tools"][0]["function"]["name"] == "Task"
     assert sent["tools"][0]["function"]["parameters"] == body["tools"][0]["input_schema"]
-    assert "context_management" not in sent and "metadata" not in sent  # Anthropic-only fields stay home
+    assert "context_management" not in sent
+    assert "metadata" not in sent
     assert sent["temperature"] == 1
 
 
@@ -80,7 +77,8 @@ def test_claude_code_classifier_request_with_betas_is_answered(gw, sim):
     m = ant_client(gw).messages.create(**body)
     assert m.content[0].text == "<severity>low</severity>"  # type: ignore[union-attr]
     sent = sim.last.json
-    assert sent["stop"] == ["</severity>"] and sent["max_tokens"] == 64
+    assert sent["stop"] == ["</severity>"]
+    assert sent["max_tokens"] == 64
     assert sent["messages"][0] == {"role": "system", "content": body["system"]}
 
 
@@ -99,10 +97,7 @@ def test_claude_code_2_1_285_system_message_in_messages_is_accepted(gw, sim):
         cc_headers("ctxreach-2.1.285-win-capture-A.headers.json"),
     )
     assert r.status == 200, r.body
-    assert (
-        "".join(o["delta"].get("text", "") for n, o in frames(r.body) if n == "content_block_delta")
-        == "CTXR-A"
-    )
+    assert fold_anthropic(anthropic_events(r.body)).text == "CTXR-A"
     sent = sim.last.json["messages"]
     assert [m["role"] for m in sent] == ["system", "user", "system"]
     assert sent[1]["content"] == [{"type": "text", "text": ""}, {"type": "text", "text": "List tokens."}]
@@ -119,8 +114,9 @@ def test_pass_through_sends_the_body_as_it_came(gw, sim):
     r = request("POST", gw.url + "/v1/messages", {**body, "stream": True}, AUTH)
     assert r.status == 200
     assert sim.last.json == {**body, "model": "sim-claude", "stream": True}
-    assert sim.last.headers["x-api-key"] == "sk-ant" and sim.last.headers["anthropic-version"] == "2023-06-01"
-    ev = frames(r.body)
+    assert sim.last.headers["x-api-key"] == "sk-ant"
+    assert sim.last.headers["anthropic-version"] == "2023-06-01"
+    ev = anthropic_events(r.body)
     assert ev[0][1]["message"]["usage"]["cache_read_input_tokens"] == 3
 
 
@@ -139,7 +135,8 @@ def test_translated_anthropic_request_forwards_the_beta_header(gw, sim):
                 "messages": [{"role": "user", "content": "x"}], "context_management": {"edits": []}}, h)  # fmt: skip
     assert r.status == 200
     assert sim.last.headers.get("anthropic-beta") == "context-management-2025-06-27"
-    assert sim.last.headers["x-api-key"] == "sk-ant" and sim.last.headers["anthropic-version"] == "2023-06-01"
+    assert sim.last.headers["x-api-key"] == "sk-ant"
+    assert sim.last.headers["anthropic-version"] == "2023-06-01"
     assert "authorization" not in {k.lower() for k in sim.last.headers}
     assert sim.last.path == "/v1/messages"
     assert sim.last.json["context_management"] == {"edits": []}
@@ -177,15 +174,20 @@ def test_count_tokens_under_anthropic_prefix_and_errors(gw):
             "messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}]}]}  # fmt: skip
     a = request("POST", gw.url + "/anthropic/v1/messages/count_tokens", body, AUTH)
     b = request("POST", gw.url + "/v1/messages/count_tokens", body, AUTH)
-    assert a.status == b.status == 200 and a.json() == b.json() and a.json()["input_tokens"] > 0
+    assert a.status == b.status == 200
+    assert a.json() == b.json()
+    assert a.json()["input_tokens"] > 0
     bad = request("POST", gw.url + "/v1/messages/count_tokens", {"model": "claude-sonnet-4-20250514",
                   "messages": [{"role": "user", "content": [{"type": "video"}]}]}, AUTH)  # fmt: skip
-    assert bad.status == 400 and bad.json()["error"]["type"] == "invalid_request_error"
+    assert bad.status == 400
+    assert bad.json()["error"]["type"] == "invalid_request_error"
     assert bad.json()["error"]["message"].startswith("messages.0.content.0.type")
     unknown = request("POST", gw.url + "/v1/messages/count_tokens", {**body, "model": "nope"}, AUTH)
-    assert unknown.status == 404 and unknown.json()["error"]["type"] == "not_found_error"
+    assert unknown.status == 404
+    assert unknown.json()["error"]["type"] == "not_found_error"
     nokey = request("POST", gw.url + "/v1/messages/count_tokens", body, {"anthropic-version": "2023-06-01"})
-    assert nokey.status == 401 and nokey.json()["error"]["type"] == "authentication_error"
+    assert nokey.status == 401
+    assert nokey.json()["error"]["type"] == "authentication_error"
 
 
 # -------------------------------------------------------------------------------------------- models
@@ -194,16 +196,21 @@ def test_count_tokens_under_anthropic_prefix_and_errors(gw):
 def test_models_in_anthropic_format(gw):
     page = ant_client(gw).models.list()
     ids = [m.id for m in page.data]
-    assert "claude-sonnet-4-20250514" in ids and "ant/sim-claude" in ids
+    assert "claude-sonnet-4-20250514" in ids
+    assert "ant/sim-claude" in ids
     assert all(m.type == "model" and m.display_name for m in page.data)
     raw = request("GET", gw.url + "/anthropic/v1/models", None, AUTH).json()
-    assert raw["has_more"] is False and raw["first_id"] == raw["data"][0]["id"]
+    assert raw["has_more"] is False
+    assert raw["first_id"] == raw["data"][0]["id"]
     openai_style = request("GET", gw.url + "/v1/models", None, {"Authorization": f"Bearer {KEY}"}).json()
-    assert "has_more" not in openai_style and openai_style["object"] == "list"
+    assert "has_more" not in openai_style
+    assert openai_style["object"] == "list"
     single = request("GET", gw.url + "/anthropic/v1/models/claude-sonnet-4-20250514", None, AUTH).json()
-    assert single["id"] == "claude-sonnet-4-20250514" and single["type"] == "model"
+    assert single["id"] == "claude-sonnet-4-20250514"
+    assert single["type"] == "model"
     missing = request("GET", gw.url + "/anthropic/v1/models/nope", None, AUTH)
-    assert missing.status == 404 and missing.json()["type"] == "error"
+    assert missing.status == 404
+    assert missing.json()["type"] == "error"
 
 
 # -------------------------------------------------------------------------------------------- errors
@@ -228,7 +235,8 @@ def test_bad_requests_get_anthropic_errors(gw, sim, body, status, etype, starts)
         r = request("POST", gw.url + path, body, AUTH)
         assert r.status == status
         err = r.json()
-        assert err["type"] == "error" and err["error"]["type"] == etype
+        assert err["type"] == "error"
+        assert err["error"]["type"] == etype
         assert err["error"]["message"].startswith(starts) or starts in err["error"]["message"]
     assert sim.requests == []
 
@@ -243,7 +251,8 @@ def test_auth_and_method_errors_are_anthropic_shaped(gw):
         anthropic.Anthropic(base_url=gw.url, api_key="wrong", max_retries=0).messages.create(**body)
     assert ei.value.body["error"]["type"] == "authentication_error"  # type: ignore[index]
     r = request("GET", gw.url + "/v1/messages", None, AUTH)
-    assert r.status == 405 and r.json()["type"] == "error"
+    assert r.status == 405
+    assert r.json()["type"] == "error"
     bearer = request("POST", gw.url + "/v1/messages/count_tokens", body, {"Authorization": f"Bearer {KEY}"})
     assert bearer.status == 200
 
@@ -261,7 +270,8 @@ def test_oversized_body_is_request_too_large(start_gateway, sim, tmp_path):
         "messages": [{"role": "user", "content": "x" * 5000}],
     }
     r = request("POST", g.url + "/v1/messages", body, AUTH)
-    assert r.status == 413 and r.json()["error"]["type"] == "request_too_large"
+    assert r.status == 413
+    assert r.json()["error"]["type"] == "request_too_large"
 
 
 # -------------------------------------------------------------------------------------------- usage
@@ -301,5 +311,7 @@ def test_cache_read_and_write_tokens_reach_both_kinds_of_client(gw, sim, stream)
         ou = oc.chat.completions.create(
             model=MODELS["antx"], messages=[{"role": "user", "content": "x"}]
         ).usage
-    assert ou is not None and (ou.prompt_tokens, ou.completion_tokens) == (44, 5)
-    assert ou.prompt_tokens_details is not None and ou.prompt_tokens_details.cached_tokens == 30
+    assert ou is not None
+    assert (ou.prompt_tokens, ou.completion_tokens) == (44, 5)
+    assert ou.prompt_tokens_details is not None
+    assert ou.prompt_tokens_details.cached_tokens == 30

@@ -20,6 +20,7 @@ import pytest
 from tests.rawhttp import request
 from tests.sim import Drop, Parallel, Reasoning, Script, Text, ToolCall, Usage, anthropic_error, openai_error
 from tests.sim.answer import made_up_signature
+from tests.sim.fold import anthropic_events, fold_anthropic, fold_openai_chat
 
 KEY = "sk-test-client"
 
@@ -109,51 +110,21 @@ def ant_from_message(m: Any) -> dict[str, Any]:
 
 def ant_from_stream(events: Any) -> dict[str, Any]:
     """Assemble a raw event stream, checking Anthropic's index discipline on the way."""
-    out: dict[str, Any] = {"text": "", "thinking": "", "signatures": [], "tools": [], "blocks": []}
-    open_index: int | None = None
-    start_usage = None
-    final_usage = None
-    for ev in events:
-        t = ev.type
-        if t == "message_start":
-            start_usage = ev.message.usage
-            out["id"] = ev.message.id
-        elif t == "content_block_start":
-            assert open_index is None, "block started while another is open"
-            assert ev.index == len(out["blocks"]), "indices must be contiguous"
-            open_index = ev.index
-            b = ev.content_block
-            out["blocks"].append(b.type)
-            if b.type == "tool_use":
-                out["tools"].append({"id": b.id, "name": b.name, "args": ""})
-            elif b.type == "thinking":
-                out["signatures"].append(None)
-        elif t == "content_block_delta":
-            assert ev.index == open_index
-            d = ev.delta
-            if d.type == "text_delta":
-                out["text"] += d.text
-            elif d.type == "thinking_delta":
-                out["thinking"] += d.thinking
-            elif d.type == "signature_delta":
-                out["signatures"][-1] = (out["signatures"][-1] or "") + d.signature
-            elif d.type == "input_json_delta":
-                out["tools"][-1]["args"] += d.partial_json
-        elif t == "content_block_stop":
-            assert ev.index == open_index
-            open_index = None
-        elif t == "message_delta":
-            out["stop"] = ev.delta.stop_reason
-            out["stop_sequence"] = ev.delta.stop_sequence
-            final_usage = ev.usage
-    assert open_index is None
-    assert start_usage is not None and final_usage is not None
-    inp = final_usage.input_tokens if final_usage.input_tokens is not None else start_usage.input_tokens
-    out["usage"] = (inp, final_usage.output_tokens)
-    out["start_input"] = start_usage.input_tokens
-    for t in out["tools"]:
-        t["input"] = json.loads(t["args"]) if t["args"] else {}
-    return out
+    f = fold_anthropic(events, strict=True)
+    assert f.start_usage is not None
+    assert f.usage is not None
+    return {
+        "text": f.text,
+        "thinking": f.reasoning,
+        "signatures": f.signatures,
+        "tools": [{"id": t.id, "name": t.name, "args": t.arguments, "input": t.input} for t in f.tool_calls],
+        "blocks": f.block_types,
+        "id": f.id,
+        "stop": f.finish,
+        "stop_sequence": f.stop_sequence,
+        "usage": (f.usage["input_tokens"], f.usage["output_tokens"]),
+        "start_input": f.start_usage["input_tokens"],
+    }
 
 
 def oai_from_message(r: Any) -> dict[str, Any]:
@@ -182,39 +153,19 @@ def oai_from_message(r: Any) -> dict[str, Any]:
 
 
 def oai_from_stream(stream: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "text": "",
-        "thinking": "",
-        "signatures": [],
-        "tools": {},
-        "stop": None,
-        "usage": None,
+    f = fold_openai_chat(stream, strict=True)
+    u = f.usage
+    return {
+        "text": f.text,
+        "thinking": f.reasoning,
+        "signatures": f.signatures,
+        "tools": [
+            {"id": t.id, "name": t.name, "args": t.arguments, "input": json.loads(t.arguments)}
+            for t in f.tool_calls
+        ],
+        "stop": f.finish,
+        "usage": (u["prompt_tokens"], u["completion_tokens"]) if u else None,
     }
-    for chunk in stream:
-        if chunk.usage:
-            out["usage"] = (chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
-        for c in chunk.choices:
-            d = c.delta
-            extra = d.model_extra or {}
-            out["text"] += d.content or ""
-            out["thinking"] += extra.get("reasoning_content") or ""
-            for det in extra.get("reasoning_details") or []:
-                if det.get("signature"):
-                    out["signatures"].append(det["signature"])
-            for tc in d.tool_calls or []:
-                slot = out["tools"].setdefault(tc.index, {"id": None, "name": None, "args": ""})
-                if tc.id:
-                    assert slot["id"] is None, "id sent twice"
-                    slot["id"] = tc.id
-                if tc.function and tc.function.name:
-                    slot["name"] = tc.function.name
-                if tc.function and tc.function.arguments:
-                    slot["args"] += tc.function.arguments
-            out["stop"] = c.finish_reason or out["stop"]
-    out["tools"] = [out["tools"][i] for i in sorted(out["tools"])]
-    for t in out["tools"]:
-        t["input"] = json.loads(t["args"])
-    return out
 
 
 def run_anthropic(gw, provider: str, stream: bool, **kw: Any) -> dict[str, Any]:
@@ -266,7 +217,9 @@ def test_text(gw, sim, client, provider, stream):
     sim.enqueue(Script([Text("Hello there, world!", split=4)], usage=Usage(11, 5)))
     out = run(gw, client, provider, stream)
     assert out["text"] == "Hello there, world!"
-    assert out["finish"] == "stop" and out["tools"] == [] and out["thinking"] == ""
+    assert out["finish"] == "stop"
+    assert out["tools"] == []
+    assert out["thinking"] == ""
     assert out["usage"] == (11, 5)
     assert sim.last.json["model"] == MODELS[provider].split("/")[1]
     if client == "anthropic" and stream:
@@ -291,9 +244,8 @@ def test_one_tool_call_after_text(gw, sim, client, provider, stream):
         assert call["args"] == ARGS_A, "tool argument JSON must survive byte for byte"
     sent = sim.last.json
     if provider in ANTHROPIC_UPSTREAMS:
-        assert sent["tools"][0]["name"] == "get_weather" and sent["tools"][0]["input_schema"] == {
-            "type": "object"
-        }
+        assert sent["tools"][0]["name"] == "get_weather"
+        assert sent["tools"][0]["input_schema"] == {"type": "object"}
     else:
         assert sent["tools"][0]["function"]["name"] == "get_weather"
 
@@ -322,7 +274,8 @@ def test_reasoning(gw, sim, client, provider, stream):
                        usage=Usage(7, 12, reasoning_tokens=6)))  # fmt: skip
     out = run(gw, client, provider, stream, anthropic={"thinking": {"type": "enabled", "budget_tokens": 1024},
                                                        "max_tokens": 4000})  # fmt: skip
-    assert out["thinking"] == "Let me think about it." and out["text"] == "Answer: 42"
+    assert out["thinking"] == "Let me think about it."
+    assert out["text"] == "Answer: 42"
     if provider in ANTHROPIC_UPSTREAMS:
         assert out["signatures"] == [made_up_signature("Let me think about it.")], "signature kept exactly"
     else:
@@ -337,7 +290,8 @@ def test_reasoning(gw, sim, client, provider, stream):
 def test_max_tokens_stop(gw, sim, client, provider, stream):
     sim.enqueue(Script([Text("truncated answ", split=5)], finish="length", usage=Usage(3, 4)))
     out = run(gw, client, provider, stream, anthropic={"max_tokens": 4}, openai={"max_tokens": 4})
-    assert out["text"] == "truncated answ" and out["finish"] == "length"
+    assert out["text"] == "truncated answ"
+    assert out["finish"] == "length"
     if client == "anthropic":
         assert out["stop"] == "max_tokens"
     sent = sim.last.json
@@ -348,7 +302,8 @@ def test_max_tokens_stop(gw, sim, client, provider, stream):
 def test_stop_sequence(gw, sim, client, provider, stream):
     sim.enqueue(Script([Text("Count: 1, 2")], finish="stop_sequence", stop_sequence="###"))
     out = run(gw, client, provider, stream, anthropic={"stop_sequences": ["###"]}, openai={"stop": ["###"]})
-    assert out["text"] == "Count: 1, 2" and out["finish"] == "stop"
+    assert out["text"] == "Count: 1, 2"
+    assert out["finish"] == "stop"
     sent = sim.last.json
     if provider in ANTHROPIC_UPSTREAMS:
         assert sent["stop_sequences"] == ["###"]
@@ -416,7 +371,8 @@ def test_multi_turn_with_tool_results_and_errors(gw, sim, client, provider, stre
     if provider in ANTHROPIC_UPSTREAMS:
         assert [m["role"] for m in sent] == ["user", "assistant", "user"]
         uses = [b for b in sent[1]["content"] if b["type"] == "tool_use"]
-        assert [u["id"] for u in uses] == ["call_a", "call_b"] and uses[0]["input"] == json.loads(ARGS_A)
+        assert [u["id"] for u in uses] == ["call_a", "call_b"]
+        assert uses[0]["input"] == json.loads(ARGS_A)
         results = [b for b in sent[2]["content"] if b["type"] == "tool_result"]
         assert [r["tool_use_id"] for r in results] == ["call_a", "call_b"]
         assert sent[2]["content"][0]["type"] == "tool_result", "tool results must open the user turn"
@@ -429,7 +385,8 @@ def test_multi_turn_with_tool_results_and_errors(gw, sim, client, provider, stre
         assert [c["id"] for c in calls] == ["call_a", "call_b"]
         assert json.loads(calls[0]["function"]["arguments"]) == json.loads(ARGS_A)
         assert [m["tool_call_id"] for m in sent[2:4]] == ["call_a", "call_b"]
-        assert sent[2]["content"] == "18C sunny" and "not found" in sent[3]["content"]
+        assert sent[2]["content"] == "18C sunny"
+        assert "not found" in sent[3]["content"]
     if client == "openai" and provider in ANTHROPIC_UPSTREAMS:
         assert sim.last.json["messages"][1]["content"][1]["input"] == json.loads(ARGS_A)
 
@@ -460,7 +417,8 @@ def test_upstream_429(gw, sim, client, provider, stream):
             run(gw, client, provider, stream)
         assert "Rate limit reached" in ei2.value.message
     r = ei.value.response if client == "anthropic" else ei2.value.response
-    assert r.status_code == 429 and r.headers["retry-after"] == "3"
+    assert r.status_code == 429
+    assert r.headers["retry-after"] == "3"
 
 
 @pytest.mark.parametrize(("client", "provider", "stream"), MATRIX, ids=IDS)
@@ -481,19 +439,16 @@ def test_mid_stream_drop_ends_with_an_error_event(gw, sim, client, provider):
     if client == "anthropic":
         r = request("POST", gw.url + "/v1/messages", {"model": MODELS[provider], "max_tokens": 10, "stream": True,
                     "messages": [{"role": "user", "content": "x"}]}, {"x-api-key": KEY})  # fmt: skip
-        frames = [f for f in r.body.decode().split("\n\n") if f.strip()]
-        last = frames[-1].splitlines()
-        assert last[0] == "event: error"
-        assert json.loads(last[1][6:])["error"]["type"] == "api_error"
-        text = "".join(json.loads(f.splitlines()[1][6:])["delta"].get("text", "") for f in frames
-                       if f.startswith("event: content_block_delta"))  # fmt: skip
-        assert text == "partial "
+        events = anthropic_events(r.body)
+        assert events[-1][0] == "error"
+        assert events[-1][1]["error"]["type"] == "api_error"
+        assert fold_anthropic(events).text == "partial "
         sim.enqueue(Script([Text("partial ", split=4), Drop()]))
         with pytest.raises(anthropic.APIError):
             run(gw, client, provider, True)
     else:
+        sim.enqueue(Script([Text("partial ", split=4), Drop()]))
         with pytest.raises(openai.APIError):
-            sim.enqueue(Script([Text("partial ", split=4), Drop()]))
             run(gw, client, provider, True)
 
 
@@ -503,7 +458,8 @@ def test_anthropic_529_is_overloaded_for_anthropic_clients(gw, sim, stream):
         sim.enqueue(*[_fail(provider, 529, "Overloaded") for _ in range(3)])
         with pytest.raises(anthropic.APIStatusError) as ei:
             run(gw, "anthropic", provider, stream)
-        assert ei.value.status_code == 529 and ei.value.body["error"]["type"] == "overloaded_error"  # type: ignore[index]
+        assert ei.value.status_code == 529
+        assert ei.value.body["error"]["type"] == "overloaded_error"
         sim.enqueue(*[_fail(provider, 529, "Overloaded") for _ in range(3)])
         with pytest.raises(openai.APIStatusError) as ei2:
             run(gw, "openai", provider, stream)
@@ -533,7 +489,8 @@ def test_signature_round_trips_through_an_openai_client(gw, sim):
                               max_tokens=3000)  # fmt: skip
     assistant = sim.last.json["messages"][1]
     assert assistant["content"][0] == {"type": "thinking", "thinking": "plan the call", "signature": sig}
-    assert assistant["content"][1]["type"] == "tool_use" and assistant["content"][1]["input"] == {"x": 1}
+    assert assistant["content"][1]["type"] == "tool_use"
+    assert assistant["content"][1]["input"] == {"x": 1}
 
 
 def test_signature_round_trips_through_an_anthropic_client_translated(gw, sim):
@@ -565,6 +522,6 @@ def test_sdk_stream_helper_assembles_the_message(gw, sim):
         final = s.get_final_message()
     assert [b.type for b in final.content] == ["thinking", "text", "tool_use"]
     assert final.content[2].input == json.loads(ARGS_B)  # type: ignore[union-attr]
-    assert (
-        final.stop_reason == "tool_use" and final.usage.input_tokens == 9 and final.usage.output_tokens == 8
-    )
+    assert final.stop_reason == "tool_use"
+    assert final.usage.input_tokens == 9
+    assert final.usage.output_tokens == 8

@@ -60,7 +60,8 @@ def test_server_tool_history_reaches_an_anthropic_upstream_byte_equal_over_trans
     assert r.status == 200, r.body
     assert "Cloudy" in r.body.decode()
     up = sim.last
-    assert up.path == "/v1/messages" and up.json["model"] == "sim-claude"
+    assert up.path == "/v1/messages"
+    assert up.json["model"] == "sim-claude"
     assert up.json["messages"] == HISTORY
     assert orjson.dumps(HISTORY) in up.body  # the history, byte for byte, inside the translated body
 
@@ -72,10 +73,12 @@ def test_server_tool_history_to_an_openai_upstream_is_a_400_naming_the_field(gw,
         r = request("POST", gw.url + "/v1/messages", {**body, "stream": stream}, AUTH)
         assert r.status == 400, r.body
         err = r.json()
-        assert err["type"] == "error" and err["error"]["type"] == "invalid_request_error"
+        assert err["type"] == "error"
+        assert err["error"]["type"] == "invalid_request_error"
         msg = err["error"]["message"]
         assert msg.startswith("messages[1].content: ")
-        assert "web_search" in msg and "Chat Completions" in msg
+        assert "web_search" in msg
+        assert "Chat Completions" in msg
     assert sim.requests == []
 
 

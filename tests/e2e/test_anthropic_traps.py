@@ -10,7 +10,8 @@ import anthropic
 import pytest
 
 from tests.rawhttp import request
-from tests.sim import Reasoning, Script, Text, ToolCall, Usage, html_error
+from tests.sim import Reasoning, Script, Text, ToolCall, Usage, fold, html_error
+from tests.sim.fold import anthropic_events, fold_openai_chat
 
 from .test_anthropic_matrix import (
     ANTHROPIC_UPSTREAMS,
@@ -29,17 +30,6 @@ AUTH = {"x-api-key": KEY, "anthropic-version": "2023-06-01"}
 @pytest.fixture
 def gw(start_gateway, sim, tmp_path):
     return make_gateway(start_gateway, sim, tmp_path)
-
-
-def frames(body: bytes) -> list[tuple[str, dict[str, Any]]]:
-    out = []
-    for f in body.decode().split("\n\n"):
-        if not f.strip():
-            continue
-        lines = f.splitlines()
-        assert lines[0].startswith("event: ") and lines[1].startswith("data: "), f
-        out.append((lines[0][7:], json.loads(lines[1][6:])))
-    return out
 
 
 def openai_chunks(
@@ -95,7 +85,8 @@ def test_text_then_tool_use_without_args_from_anthropic_reaches_openai_clients(g
     assert [(t["id"], t["name"], t["args"]) for t in out["tools"]] == [
         ("toolu_01QE1WLsSVp5hy5Q3GmGTmjP", "updateIssueList", "{}")
     ]
-    assert out["stop"] == "tool_calls" and out["usage"] == (565, 48)
+    assert out["stop"] == "tool_calls"
+    assert out["usage"] == (565, 48)
 
 
 def test_parallel_calls_without_arguments_are_not_empty_objects(gw, sim):
@@ -103,21 +94,16 @@ def test_parallel_calls_without_arguments_are_not_empty_objects(gw, sim):
     sim.enqueue(Script.replay("anthropic/messages-stream-parallel-tool-use.sse"))
     r = request("POST", gw.url + "/v1/chat/completions", {"model": MODELS["antx"], "stream": True,
                 "messages": [{"role": "user", "content": "x"}]}, {"Authorization": f"Bearer {KEY}"})  # fmt: skip
-    calls: dict[int, dict[str, str]] = {}
-    for d in r.sse_data():
-        if d == "[DONE]":
-            continue
-        for ch in json.loads(d).get("choices", []):
+    chunks = fold.openai_chunks(r.body)
+    for c in chunks:
+        for ch in c.get("choices", []):
             for tc in ch["delta"].get("tool_calls", []):
                 assert tc.get("id") or tc["function"].get("arguments"), f"empty tool-call object sent: {tc}"
-                slot = calls.setdefault(tc["index"], {"id": "", "name": "", "args": ""})
-                slot["id"] += tc.get("id", "")
-                slot["name"] += tc["function"].get("name", "")
-                slot["args"] += tc["function"].get("arguments", "")
-    assert calls == {
-        0: {"id": "toolu_01LtHJmixrs9NcWQkK8hu8hj", "name": "pelican_name_generator", "args": "{}"},
-        1: {"id": "toolu_01N8a4jWyf116qKTMqKKmjyt", "name": "pelican_name_generator", "args": "{}"},
-    }
+    calls = fold_openai_chat(chunks, strict=True).tool_calls
+    assert [(c.id, c.name, c.arguments) for c in calls] == [
+        ("toolu_01LtHJmixrs9NcWQkK8hu8hj", "pelican_name_generator", "{}"),
+        ("toolu_01N8a4jWyf116qKTMqKKmjyt", "pelican_name_generator", "{}"),
+    ]
 
 
 def test_openai_parallel_calls_without_arguments_become_two_tool_use_blocks(gw, sim):
@@ -131,7 +117,8 @@ def test_openai_parallel_calls_without_arguments_become_two_tool_use_blocks(gw, 
         ("get_country", "{}"),
         ("get_product_name", "{}"),
     ]
-    assert out["blocks"] == ["tool_use", "tool_use"] and out["stop"] == "tool_use"
+    assert out["blocks"] == ["tool_use", "tool_use"]
+    assert out["stop"] == "tool_use"
 
 
 @pytest.mark.parametrize("provider", ["oai", "ds", "antx"])
@@ -139,13 +126,15 @@ def test_message_start_usage_is_not_all_zeros(gw, sim, provider):
     sim.enqueue(Script([Text("fine", split=2)], usage=Usage(123, 4)))
     r = request("POST", gw.url + "/v1/messages", {"model": MODELS[provider], "max_tokens": 50, "stream": True,
                 "messages": [{"role": "user", "content": "How are you doing on this fine day, friend?"}]}, AUTH)  # fmt: skip
-    ev = frames(r.body)
+    ev = anthropic_events(r.body)
     start = ev[0][1]["message"]["usage"]
-    assert ev[0][0] == "message_start" and start["input_tokens"] > 0
+    assert ev[0][0] == "message_start"
+    assert start["input_tokens"] > 0
     if provider in ANTHROPIC_UPSTREAMS:
         assert start["input_tokens"] == 123  # the upstream's own figure when it gives one at the start
     delta = next(o for n, o in ev if n == "message_delta")
-    assert delta["usage"]["input_tokens"] == 123 and delta["usage"]["output_tokens"] == 4
+    assert delta["usage"]["input_tokens"] == 123
+    assert delta["usage"]["output_tokens"] == 4
 
 
 def _reasoning_only_stream() -> Script:
@@ -163,7 +152,7 @@ def test_thinking_without_visible_text_is_not_an_empty_text_block(gw, sim):
     sim.enqueue(_reasoning_only_stream())
     r = request("POST", gw.url + "/v1/messages", {"model": "ds/deepseek-reasoner", "max_tokens": 30, "stream": True,
                 "messages": [{"role": "user", "content": "x"}]}, AUTH)  # fmt: skip
-    ev = frames(r.body)
+    ev = anthropic_events(r.body)
     starts = [o["content_block"] for n, o in ev if n == "content_block_start"]
     assert starts == [{"type": "thinking", "thinking": ""}]  # no text block, and no signature made up
     assert not any(
@@ -181,7 +170,8 @@ def test_no_signature_is_invented_for_an_sdk_client(gw, sim):
     sim.enqueue(Script([Reasoning("plain reasoning"), Text("answer")]))
     m = ant_client(gw).messages.create(model="ds/deepseek-reasoner", max_tokens=50,
                                        messages=[{"role": "user", "content": "x"}])  # fmt: skip
-    assert m.content[0].type == "thinking" and m.content[0].signature is None
+    assert m.content[0].type == "thinking"
+    assert m.content[0].signature is None
 
 
 @pytest.mark.parametrize("keep_thinking", [True, False])
@@ -209,7 +199,8 @@ def test_deepseek_gets_its_reasoning_back_after_tool_calls(gw, sim, keep_thinkin
     ])  # fmt: skip
     assert second.content[0].text == "Sunny."  # type: ignore[union-attr]
     sent = sim.last.json["messages"]
-    assert sent[1]["role"] == "assistant" and sent[1]["reasoning_content"] == "I need the weather tool."
+    assert sent[1]["role"] == "assistant"
+    assert sent[1]["reasoning_content"] == "I need the weather tool."
     assert sent[2] == {"role": "tool", "tool_call_id": call.id, "content": "sunny"}
 
 
@@ -222,9 +213,9 @@ def test_upstream_html_error_page_is_not_parsed_as_json(gw, sim, provider, strea
                                        messages=[{"role": "user", "content": "x"}])  # fmt: skip
     assert ei.value.status_code == 502
     err = ei.value.body["error"]  # type: ignore[index]
-    assert (
-        err["type"] == "api_error" and "502 Bad Gateway" in err["message"] and "<html" not in err["message"]
-    )
+    assert err["type"] == "api_error"
+    assert "502 Bad Gateway" in err["message"]
+    assert "<html" not in err["message"]
 
 
 @pytest.mark.parametrize("provider", ["oai", "antx", "ant"])
@@ -236,7 +227,9 @@ def test_data_lines_without_a_space_after_the_colon(gw, sim, provider):
             model=MODELS[provider], max_tokens=100, stream=True, messages=[{"role": "user", "content": "x"}]
         )
     )
-    assert out["text"] == "no space here" and out["tools"][0]["args"] == '{"a": 1}' and out["usage"] == (4, 5)
+    assert out["text"] == "no space here"
+    assert out["tools"][0]["args"] == '{"a": 1}'
+    assert out["usage"] == (4, 5)
     if provider != "ant":
         sim.enqueue(Script([Text("no space here", split=3)], space=False))
         o = oai_from_stream(oai_client(gw).chat.completions.create(

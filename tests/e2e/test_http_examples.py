@@ -20,6 +20,7 @@ import pytest
 from tests.gateway_harness import ThreadGateway
 from tests.providers.http_fixtures import EXAMPLE_ENV, EXAMPLES, example_config, provider_block
 from tests.providers.http_sims import HttpSims, Reply
+from tests.sim.fold import fold_openai_chat
 
 KEY = "sk-e2e-http"
 # example -> (model, upstream path)
@@ -105,22 +106,13 @@ def ask_openai(gw: ThreadGateway, model: str, messages: list[dict], stream: bool
         a.reasoning = (msg.model_extra or {}).get("reasoning_content") or ""
         a.calls = [(c.id, c.function.name, orjson.loads(c.function.arguments)) for c in msg.tool_calls or []]
         a.finish = _FINISH[r.choices[0].finish_reason]
-        assert r.usage is not None and r.usage.completion_tokens > 0
+        assert r.usage is not None
+        assert r.usage.completion_tokens > 0
         return a
-    parts: dict[int, dict[str, str]] = {}
-    for chunk in client.chat.completions.create(model=model, messages=messages, stream=True, **kw):  # type: ignore[arg-type]
-        for c in chunk.choices:
-            d = c.delta
-            a.text += d.content or ""
-            a.reasoning += (d.model_extra or {}).get("reasoning_content") or ""
-            for tc in d.tool_calls or []:
-                slot = parts.setdefault(tc.index, {"id": "", "name": "", "args": ""})
-                slot["id"] += tc.id or ""
-                slot["name"] += (tc.function.name or "") if tc.function else ""
-                slot["args"] += (tc.function.arguments or "") if tc.function else ""
-            if c.finish_reason:
-                a.finish = _FINISH[c.finish_reason]
-    a.calls = [(p["id"], p["name"], orjson.loads(p["args"])) for _, p in sorted(parts.items())]
+    f = fold_openai_chat(client.chat.completions.create(model=model, messages=messages, stream=True, **kw))  # type: ignore[arg-type]
+    a.text, a.reasoning = f.text, f.reasoning
+    a.finish = _FINISH[f.finish] if f.finish else ""
+    a.calls = [(c.id or "", c.name or "", orjson.loads(c.arguments)) for c in f.tool_calls]
     return a
 
 
@@ -167,7 +159,8 @@ def test_text_and_reasoning(gateway: ThreadGateway, up: HttpSims, example: str, 
     a = ASK[dialect](gateway, model, [{"role": "user", "content": "What is the answer?"}], stream, False)
     assert a.text == "The answer is 42.\nTruly."
     assert a.reasoning == "Let me think.\nYes."
-    assert a.calls == [] and a.finish == "stop"
+    assert a.calls == []
+    assert a.finish == "stop"
     rec = up.requests[-1]
     assert rec.path == path
     assert "What is the answer?" in _strings(rec.json)
@@ -185,10 +178,12 @@ def test_single_emulated_tool_call(
     a = ASK[dialect](gateway, model, [{"role": "user", "content": "Weather in Paris?"}], stream, True)
     assert [(name, args) for _, name, args in a.calls] == [("get_weather", {"city": "Paris", "days": 3})]
     assert a.calls[0][0]  # the gateway gave it an id
-    assert a.text.strip() == "Checking." and "<tool_call>" not in a.text
+    assert a.text.strip() == "Checking."
+    assert "<tool_call>" not in a.text
     assert a.finish == "tool_calls"
     sent = _strings(up.requests[-1].json)
-    assert "<tool_call>" in sent and '"get_weather"' in sent  # tools and convention were in the prompt
+    assert "<tool_call>" in sent
+    assert '"get_weather"' in sent
 
 
 @pytest.mark.parametrize(("example", "dialect", "stream"), CASES)
@@ -207,7 +202,8 @@ def test_parallel_emulated_tool_calls(
         ("get_weather", {"city": "Lima"}),
     ]
     assert len({i for i, _, _ in a.calls}) == 2
-    assert a.text == "" and a.finish == "tool_calls"
+    assert a.text == ""
+    assert a.finish == "tool_calls"
 
 
 def _history(dialect: str) -> list[dict[str, Any]]:
@@ -271,7 +267,9 @@ def test_multi_turn_with_tool_results(
         ]  # fmt: skip
     up.script(Reply(text="Cold in Oslo, warm in Lima, rain in Bergen."))
     b = ASK[dialect](gateway, model, history, stream, True)
-    assert b.text == "Cold in Oslo, warm in Lima, rain in Bergen." and b.calls == [] and b.finish == "stop"
+    assert b.text == "Cold in Oslo, warm in Lima, rain in Bergen."
+    assert b.calls == []
+    assert b.finish == "stop"
     assert f'<tool_result name="get_weather" call_id="{call_id}">\nBergen: rain\n</tool_result>' in _strings(
         up.requests[-1].json
     )

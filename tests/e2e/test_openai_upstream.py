@@ -27,6 +27,7 @@ from tests.sim import (
     html_error,
     openai_error,
 )
+from tests.sim.fold import fold_openai_chat, openai_chunks
 
 KEY = "sk-test-client"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -80,37 +81,17 @@ def client(gw, **kw) -> openai.OpenAI:
 
 
 def collect_stream(stream) -> dict:
-    out = {
-        "content": "",
-        "reasoning": "",
-        "refusal": "",
-        "tools": {},
-        "finish": None,
-        "usage": None,
-        "chunks": 0,
+    """An SDK stream folded (a call's id and name must come once)."""
+    f = fold_openai_chat(stream, strict=True)
+    return {
+        "content": f.text,
+        "reasoning": f.reasoning,
+        "refusal": f.refusal,
+        "tools": [{"id": t.id, "name": t.name, "arguments": t.arguments} for t in f.tool_calls],
+        "finish": f.finish,
+        "usage": f.usage,
+        "chunks": f.events,
     }
-    for chunk in stream:
-        out["chunks"] += 1
-        if chunk.usage:
-            out["usage"] = chunk.usage.model_dump(exclude_none=True)
-        for c in chunk.choices:
-            d = c.delta
-            out["content"] += d.content or ""
-            out["reasoning"] += getattr(d, "reasoning_content", None) or ""
-            out["refusal"] += d.refusal or ""
-            for tc in d.tool_calls or []:
-                t = out["tools"].setdefault(tc.index, {"id": None, "name": None, "arguments": ""})
-                if tc.id:
-                    assert t["id"] is None, "id sent twice"
-                    t["id"] = tc.id
-                if tc.function and tc.function.name:
-                    assert t["name"] is None, "name sent twice"
-                    t["name"] = tc.function.name
-                if tc.function and tc.function.arguments:
-                    t["arguments"] += tc.function.arguments
-            out["finish"] = c.finish_reason or out["finish"]
-    out["tools"] = [out["tools"][i] for i in sorted(out["tools"])]
-    return out
 
 
 def collect_message(r) -> dict:
@@ -186,7 +167,8 @@ def test_fast_and_translating_paths_agree(gw, sim, name):
     assert fast["usage"]["prompt_tokens"] == script.usage.input_tokens
     assert fast["usage"]["completion_tokens"] == script.usage.output_tokens
     if name == "reasoning":
-        assert fast["reasoning"] == "Let me think about it." and fast["content"] == "Answer: 42"
+        assert fast["reasoning"] == "Let me think about it."
+        assert fast["content"] == "Answer: 42"
         assert fast["usage"]["completion_tokens_details"]["reasoning_tokens"] == 6
 
 
@@ -222,7 +204,8 @@ def test_upstream_request_carries_params_and_unknown_fields(gw, sim):
         extra_body={"frequency_penalty": 0.5, "vendor_knob": {"a": 1}},
     )
     body = sim.last.json
-    assert body["model"] == "m1" and sim.last.api_key in ("sk-up-1", "sk-up-2")
+    assert body["model"] == "m1"
+    assert sim.last.api_key in ("sk-up-1", "sk-up-2")
     for k, v in {"temperature": 0.3, "top_p": 0.9, "seed": 7, "stop": ["END"], "user": "u1",
                  "response_format": {"type": "json_object"}, "frequency_penalty": 0.5,
                  "vendor_knob": {"a": 1}}.items():  # fmt: skip
@@ -230,7 +213,8 @@ def test_upstream_request_carries_params_and_unknown_fields(gw, sim):
     sim.enqueue(Script.text("ok"))
     c.chat.completions.create(model="slow/m1", messages=[{"role": "user", "content": "x"}], max_tokens=50,
                               extra_body={"vendor_knob": 1})  # fmt: skip
-    assert sim.last.json["max_tokens"] == 50 and sim.last.json["vendor_knob"] == 1
+    assert sim.last.json["max_tokens"] == 50
+    assert sim.last.json["vendor_knob"] == 1
 
 
 def test_image_parts_reach_the_upstream(gw, sim):
@@ -272,7 +256,8 @@ def test_upstream_500_is_502_with_reason(gw, sim, provider):
             model=f"{provider}/m1", messages=[{"role": "user", "content": "x"}]
         )
     assert e.value.status_code == 502
-    assert "server had an error" in e.value.message and "500" in e.value.message
+    assert "server had an error" in e.value.message
+    assert "500" in e.value.message
 
 
 def test_upstream_html_error_page(gw, sim):
@@ -281,7 +266,8 @@ def test_upstream_html_error_page(gw, sim):
     r = request("POST", gw.url + "/v1/chat/completions",
                 {"model": "fast/m1", "messages": [{"role": "user", "content": "x"}]}, AUTH)  # fmt: skip
     assert r.status == 502
-    assert "502 Bad Gateway" in r.json()["error"]["message"] and "<html" not in r.json()["error"]["message"]
+    assert "502 Bad Gateway" in r.json()["error"]["message"]
+    assert "<html" not in r.json()["error"]["message"]
 
 
 def test_upstream_400_passes_reason_and_is_not_retried(gw, sim):
@@ -303,7 +289,8 @@ def test_error_rule_maps_body_to_quota_exceeded(gw, sim):
                 {"model": "edge/deepseek-chat", "messages": [{"role": "user", "content": "x"}]}, AUTH)  # fmt: skip
     assert r.status == 429
     err = r.json()["error"]
-    assert err["code"] == "quota_exceeded" and "Daily usage limit exceeded" in err["message"]
+    assert err["code"] == "quota_exceeded"
+    assert "Daily usage limit exceeded" in err["message"]
     assert sim.last.path == "/api/ai"
 
 
@@ -314,7 +301,8 @@ def test_custom_chat_path_endpoint(gw, sim):
             model="edge/deepseek-chat", messages=[{"role": "user", "content": "x"}], stream=True
         )
     )
-    assert out["content"] == "from edge" and sim.last.path == "/api/ai"
+    assert out["content"] == "from edge"
+    assert sim.last.path == "/api/ai"
     assert "authorization" not in {k.lower() for k in sim.last.headers}
 
 
@@ -323,7 +311,8 @@ def test_retry_on_another_account_then_fallback_chain(gw, sim):
     r = client(gw).chat.completions.create(model="fast/m1", messages=[{"role": "user", "content": "x"}])
     assert r.choices[0].message.content == "second account"
     keys = [q.api_key for q in sim.chat_requests]
-    assert len(keys) == 2 and keys[0] != keys[1]
+    assert len(keys) == 2
+    assert keys[0] != keys[1]
     sim.clear()
     sim.enqueue(openai_error(503, "overloaded", "server_error"), Script([Text("from backup", split=2)]))
     out = collect_stream(
@@ -344,11 +333,9 @@ def test_mid_stream_drop_ends_with_error_event_and_done(gw, sim, provider):
     assert data[-1] == "[DONE]"
     err = json.loads(data[-2])["error"]
     assert err["code"] == "upstream_disconnected"
-    text = "".join(json.loads(d)["choices"][0]["delta"].get("content") or "" for d in data[:-2]
-                   if json.loads(d).get("choices"))  # fmt: skip
-    assert text == "partial "
+    assert fold_openai_chat(openai_chunks(r.body)).text == "partial "
+    sim.enqueue(Script([Text("partial ", split=4), Drop()]))
     with pytest.raises(openai.APIError):
-        sim.enqueue(Script([Text("partial ", split=4), Drop()]))
         collect_stream(
             client(gw).chat.completions.create(
                 model=f"{provider}/m1", messages=[{"role": "user", "content": "x"}], stream=True
@@ -361,7 +348,8 @@ def test_mid_stream_error_event_from_upstream(gw, sim):
     r = request("POST", gw.url + "/v1/chat/completions",
                 {"model": "slow/m1", "stream": True, "messages": [{"role": "user", "content": "x"}]}, AUTH)  # fmt: skip
     data = r.sse_data()
-    assert data[-1] == "[DONE]" and "tool_use_failed" in json.loads(data[-2])["error"]["message"]
+    assert data[-1] == "[DONE]"
+    assert "tool_use_failed" in json.loads(data[-2])["error"]["message"]
 
 
 @pytest.mark.parametrize("provider", ["fast", "slow"])
@@ -381,7 +369,8 @@ def test_idle_timeout_mid_stream_and_heartbeats(gw, sim, provider):
     body = r.body.decode()
     assert ": keep-alive" in body  # heartbeat during the 0.8 s pause (heartbeat_seconds: 0.3)
     data = r.sse_data()
-    assert data[-1] == "[DONE]" and json.loads(data[-2])["error"]["code"] == "upstream_idle_timeout"
+    assert data[-1] == "[DONE]"
+    assert json.loads(data[-2])["error"]["code"] == "upstream_idle_timeout"
 
 
 def test_connect_failure_is_502(start_gateway):
@@ -395,7 +384,8 @@ providers:
 """)
     r = request("POST", gw.url + "/v1/chat/completions", {"model": "m", "messages": [{"role": "user", "content": "x"}]},
                 AUTH)  # fmt: skip
-    assert r.status == 502 and r.json()["error"]["code"] == "upstream_unreachable"
+    assert r.status == 502
+    assert r.json()["error"]["code"] == "upstream_unreachable"
 
 
 @pytest.mark.parametrize("provider", ["fast", "slow"])
@@ -427,7 +417,8 @@ def test_deepseek_reasoning_is_sent_back_with_tool_calls(gw, sim):
             stream=True,
         )
     )
-    assert out["reasoning"] == "I should call the tool." and out["finish"] == "tool_calls"
+    assert out["reasoning"] == "I should call the tool."
+    assert out["finish"] == "tool_calls"
     call = out["tools"][0]
     # the client sends the tool turn back WITHOUT reasoning_content (as the openai SDK's users do)
     history = [
@@ -452,7 +443,8 @@ def test_deepseek_reasoning_is_sent_back_with_tool_calls(gw, sim):
     assert r.choices[0].message.content == "It is sunny."
     sent = sim.last.json
     assert sent["messages"][1]["reasoning_content"] == "I should call the tool."
-    assert sent["max_tokens"] == 99 and "max_completion_tokens" not in sent
+    assert sent["max_tokens"] == 99
+    assert "max_completion_tokens" not in sent
     assert sim.last.path == "/chat/completions"
 
 
@@ -463,28 +455,16 @@ def test_deepseek_reasoning_is_sent_back_with_tool_calls(gw, sim):
     ("openai/chat-stream-tool-call-include-usage.sse", "slow"),
 ])  # fmt: skip
 def test_fixture_replays_through_both_paths(gw, sim, fixtures_dir, fixture, provider):
-    raw = (fixtures_dir / fixture).read_text()
-    expected = {"content": "", "reasoning": "", "args": {}}
-    for line in raw.splitlines():
-        if line.startswith("data:") and line[5:].strip() not in ("[DONE]", ""):
-            obj = json.loads(line[5:])
-            for ch in obj.get("choices") or []:
-                d = ch.get("delta") or {}
-                expected["content"] += d.get("content") or ""
-                expected["reasoning"] += d.get("reasoning_content") or ""
-                for tc in d.get("tool_calls") or []:
-                    expected["args"][tc["index"]] = expected["args"].get(tc["index"], "") + (
-                        tc.get("function", {}).get("arguments") or ""
-                    )
+    expected = fold_openai_chat(openai_chunks((fixtures_dir / fixture).read_bytes()))
     sim.enqueue(Script.replay(fixture))
     out = collect_stream(
         client(gw).chat.completions.create(
             model=f"{provider}/m1", messages=[{"role": "user", "content": "x"}], stream=True
         )
     )
-    assert out["content"] == expected["content"]
-    assert out["reasoning"] == expected["reasoning"]
-    assert [t["arguments"] for t in out["tools"]] == [expected["args"][i] for i in sorted(expected["args"])]
+    assert out["content"] == expected.text
+    assert out["reasoning"] == expected.reasoning
+    assert [t["arguments"] for t in out["tools"]] == [t.arguments for t in expected.tool_calls]
 
 
 def test_models_discovery(start_gateway, sim):

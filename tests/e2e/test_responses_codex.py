@@ -25,10 +25,10 @@ pytestmark = pytest.mark.skipif(
 
 # Codex sends its hosted web_search tool by default: these upstreams leave hosted tools out
 CODEX_CONFIG = CONFIG.replace(
-    "    api_keys: [sk-ds]\n", "    api_keys: [sk-ds]\n    options: {{hosted_tools: drop}}\n"
+    "    api_keys: [sk-ds]\n", "    api_keys: [sk-ds]\n    hosted_tools: drop\n"
 ).replace(
     "    api_keys: [sk-ant]\n    models: [sim-claude]\n",
-    "    api_keys: [sk-ant]\n    models: [sim-claude]\n    options: {{hosted_tools: drop}}\n",
+    "    api_keys: [sk-ant]\n    models: [sim-claude]\n    hosted_tools: drop\n",
 )
 
 
@@ -89,7 +89,8 @@ def test_codex_runs_a_command_and_finishes(gw, sim, tmp_path, up):
         assert assistant[-1]["reasoning_content"] == "I will write the proof file."
         assert assistant[-1]["tool_calls"][0]["function"]["name"] == "exec_command"
         tool = [m for m in second["messages"] if m["role"] == "tool"]
-        assert tool and tool[-1]["tool_call_id"] == "call_codex_1"
+        assert tool
+        assert tool[-1]["tool_call_id"] == "call_codex_1"
     else:
         assistant = [m for m in second["messages"] if m["role"] == "assistant"][-1]["content"]
         assert assistant[0] == {
@@ -97,5 +98,6 @@ def test_codex_runs_a_command_and_finishes(gw, sim, tmp_path, up):
             "thinking": "I will write the proof file.",
             "signature": "sig-codex",
         }
-        assert assistant[1]["type"] == "tool_use" and assistant[1]["name"] == "exec_command"
+        assert assistant[1]["type"] == "tool_use"
+        assert assistant[1]["name"] == "exec_command"
     sim.clear()  # the refusal script was not needed

@@ -50,7 +50,7 @@ def gateway(sims: HttpSims, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 def up(sims: HttpSims) -> Iterator[HttpSims]:
     sims.replies.clear()
     sims.requests.clear()
-    yield sims
+    return sims
 
 
 @pytest.mark.parametrize("stream", [False, True])
@@ -61,7 +61,8 @@ def test_text(gateway, up, example, stream):
     assert status == 200, out
     resp = out[-1]["response"] if stream else out
     kinds = [it["type"] for it in resp["output"]]
-    assert kinds[-1] == "message" and resp["output"][-1]["content"][0]["text"] == "The answer is 42."
+    assert kinds[-1] == "message"
+    assert resp["output"][-1]["content"][0]["text"] == "The answer is 42."
     if "reasoning" in kinds:
         assert resp["output"][0]["summary"][0]["text"] == "Let me think."
 
@@ -78,12 +79,14 @@ def test_emulated_tool_call_and_result(gateway, up, example):
     )
     assert status == 200
     call = next(it for it in out[-1]["response"]["output"] if it["type"] == "function_call")
-    assert call["name"] == "get_weather" and call["arguments"].replace(" ", "") == '{"city":"Paris"}'
+    assert call["name"] == "get_weather"
+    assert call["arguments"].replace(" ", "") == '{"city":"Paris"}'
     up.script(Reply(text="Sunny in Paris."))
     hist = [{"role": "user", "content": "Weather?"}, call,
             {"type": "function_call_output", "call_id": call["call_id"], "output": "sunny, 21C"}]  # fmt: skip
     status, obj = post(gateway, {"model": MODELS[example], "input": hist, "tools": [WEATHER]})
-    assert status == 200 and obj["output"][-1]["content"][0]["text"] == "Sunny in Paris."
+    assert status == 200
+    assert obj["output"][-1]["content"][0]["text"] == "Sunny in Paris."
     assert "sunny, 21C" in str(up.requests[-1].json)
 
 
@@ -97,8 +100,6 @@ def test_input_file_becomes_attachment_text(gateway, up):
     )
     assert status == 200
     sent = str(up.requests[-1].json)
-    assert (
-        "<ATTACHMENT_FILE>" in sent
-        and "<FILE_NAME>notes.md</FILE_NAME>" in sent
-        and "remember the milk" in sent
-    )
+    assert "<ATTACHMENT_FILE>" in sent
+    assert "<FILE_NAME>notes.md</FILE_NAME>" in sent
+    assert "remember the milk" in sent

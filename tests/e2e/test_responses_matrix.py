@@ -83,15 +83,19 @@ def test_text(gw, sim, up):
     for r in (streamed, whole):
         assert summarize(r) == {"status": "completed", "items": [("message", "Hello there, world!")],
                                 "incomplete": None, "usage": (11, 5)}  # fmt: skip
-        assert r["instructions"] == "Be brief." and r["model"]
+        assert r["instructions"] == "Be brief."
+        assert r["model"]
     sent = sim.last.json
     if up in ("oai", "ds"):
         assert sent["messages"][0] == {"role": "system", "content": "Be brief."}
     elif up == "ant":
         assert sent["system"] == [{"type": "text", "text": "Be brief."}]
     else:
-        assert sent["instructions"] == "Be brief." and sent["input"] in ("Say hi", [
-            {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Say hi"}]}])  # fmt: skip
+        assert sent["instructions"] == "Be brief."
+        assert sent["input"] in (
+            "Say hi",
+            [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Say hi"}]}],
+        )
 
 
 @pytest.mark.parametrize("up", UPSTREAMS)
@@ -100,8 +104,11 @@ def test_sdk_create_and_stream(gw, sim, up):
     sim.enqueue(Script([Text("one two three", split=3)], usage=Usage(3, 3)))
     c = client(gw)
     r = c.responses.create(model=MODELS[up], input="count")
-    assert r.output_text == "one two three" and r.status == "completed"
-    assert r.usage.input_tokens == 3 and r.usage.output_tokens == 3 and r.usage.total_tokens == 6
+    assert r.output_text == "one two three"
+    assert r.status == "completed"
+    assert r.usage.input_tokens == 3
+    assert r.usage.output_tokens == 3
+    assert r.usage.total_tokens == 6
     with c.responses.stream(model=MODELS[up], input="count") as s:
         deltas = [e.delta for e in s if e.type == "response.output_text.delta"]
         final = s.get_final_response()
@@ -144,7 +151,8 @@ def test_one_tool(gw, sim, up):
     if up in ("oai", "ds"):
         assert sent["tools"][0]["function"]["name"] == "get_weather"
     elif up == "ant":
-        assert sent["tools"][0]["name"] == "get_weather" and "input_schema" in sent["tools"][0]
+        assert sent["tools"][0]["name"] == "get_weather"
+        assert "input_schema" in sent["tools"][0]
     else:
         assert sent["tools"] == [WEATHER]
 
@@ -167,7 +175,8 @@ def test_parallel_tools_and_results(gw, sim, up):
                {"type": "function_call_output", "call_id": "call_a", "output": "sunny"},
                {"type": "function_call_output", "call_id": "call_b", "output": "12:00"}]  # fmt: skip
     status, obj = post(gw, {"model": MODELS[up], "input": history, "tools": [WEATHER, TIME]})
-    assert status == 200 and summarize(obj)["items"] == [("message", "Sunny, and it is noon.")]
+    assert status == 200
+    assert summarize(obj)["items"] == [("message", "Sunny, and it is noon.")]
     sent = sim.last.json
     if up in ("oai", "ds"):
         roles = [m["role"] for m in sent["messages"]]
@@ -202,7 +211,8 @@ def test_custom_tool(gw, sim, up):
     sent = sim.last.json
     if up in ("oai", "ds"):
         fn = sent["tools"][0]["function"]
-        assert fn["name"] == "apply_patch" and fn["parameters"]["required"] == ["input"]
+        assert fn["name"] == "apply_patch"
+        assert fn["parameters"]["required"] == ["input"]
         assert "start: /.+/s" in fn["parameters"]["properties"]["input"]["description"]
     elif native:
         assert sent["tools"] == [PATCH_TOOL]
@@ -240,20 +250,25 @@ def test_namespace_tools_flatten_and_come_back(gw, sim):
     status, obj = post(gw, {"model": MODELS["respx"], "input": hist, "tools": [ns]})
     assert status == 200
     sent = sim.last.json
-    assert sent["input"][1]["namespace"] == "mcp__files" and sent["input"][1]["name"] == "read"
+    assert sent["input"][1]["namespace"] == "mcp__files"
+    assert sent["input"][1]["name"] == "read"
     assert sent["tools"] == [ns]
 
 
 def test_hosted_tool_refused_or_dropped(gw, sim):
     body = {"model": MODELS["oai"], "input": "search", "tools": [WEATHER, {"type": "web_search"}]}
     status, err = post(gw, body)
-    assert status == 400 and err["error"]["param"] == "tools" and "web_search" in err["error"]["message"]
+    assert status == 400
+    assert err["error"]["param"] == "tools"
+    assert "web_search" in err["error"]["message"]
     sim.enqueue(Script([Text("no search")]))
     status, _ = post(gw, {**body, "model": "oaidrop/sim-gpt"})
-    assert status == 200 and [t["function"]["name"] for t in sim.last.json["tools"]] == ["get_weather"]
+    assert status == 200
+    assert [t["function"]["name"] for t in sim.last.json["tools"]] == ["get_weather"]
     sim.enqueue(Script([Text("searched")]))
     status, _obj = post(gw, {**body, "model": MODELS["resp"]})
-    assert status == 200 and sim.last.json["tools"][1] == {"type": "web_search"}
+    assert status == 200
+    assert sim.last.json["tools"][1] == {"type": "web_search"}
 
 
 # ------------------------------------------------------------------------------------------ options
@@ -267,19 +282,19 @@ def test_structured_output(gw, sim, up):
     sim.enqueue(Script([Text('{"n": 42}')]))
     status, obj = post(gw, {"model": MODELS[up], "input": "n?", "text": {"format": fmt, "verbosity": "low"}})
     if up == "ant":
-        assert (
-            status == 400
-            and obj["error"]["param"] == "text.format"
-            and "text.format" in obj["error"]["message"]
-        )
+        assert status == 400
+        assert obj["error"]["param"] == "text.format"
+        assert "text.format" in obj["error"]["message"]
         return
-    assert status == 200 and summarize(obj)["items"] == [("message", '{"n": 42}')]
+    assert status == 200
+    assert summarize(obj)["items"] == [("message", '{"n": 42}')]
     assert obj["text"] == {"format": fmt, "verbosity": "low"}
     sent = sim.last.json
     if up in ("oai", "ds"):
         assert sent["response_format"] == {"type": "json_schema", "json_schema": {
             "name": "answer", "schema": fmt["schema"], "strict": True}}  # fmt: skip
-        assert "verbosity" not in json.dumps(sent) and "text" not in sent
+        assert "verbosity" not in json.dumps(sent)
+        assert "text" not in sent
     else:
         assert sent["text"] == {"format": fmt, "verbosity": "low"}
 
@@ -316,7 +331,8 @@ def test_max_tokens_incomplete(gw, sim, up):
         sim.enqueue(Script([Text("partial ans", split=4)], finish="length"))
     streamed, whole = both(gw, MODELS[up], input="long story", max_output_tokens=16)
     for r in (streamed, whole):
-        assert r["status"] == "incomplete" and r["incomplete_details"] == {"reason": "max_output_tokens"}
+        assert r["status"] == "incomplete"
+        assert r["incomplete_details"] == {"reason": "max_output_tokens"}
         assert r["max_output_tokens"] == 16
     sent = sim.last.json
     if up in ("oai", "ds", "ant"):
@@ -329,7 +345,8 @@ def test_refusal(gw, sim):
     sim.enqueue(Script([Refusal("I can't help with that.")]))
     _status, events = post(gw, {"model": MODELS["oai"], "stream": True, "input": "bad"})
     types = [e["type"] for e in events]
-    assert "response.refusal.delta" in types and "response.refusal.done" in types
+    assert "response.refusal.delta" in types
+    assert "response.refusal.done" in types
     assert events[-1]["response"]["output"][0]["content"] == [
         {"type": "refusal", "refusal": "I can't help with that."}
     ]
@@ -345,7 +362,9 @@ def test_fields_the_upstream_would_reject_are_dropped(gw, sim):
     assert status == 200
     sent = sim.last.json
     assert set(sent) <= {"model", "messages", "user", "top_p", "reasoning_effort"}, sent
-    assert obj["store"] is False and obj["truncation"] == "auto" and obj["metadata"] == {"a": "b"}
+    assert obj["store"] is False
+    assert obj["truncation"] == "auto"
+    assert obj["metadata"] == {"a": "b"}
 
 
 # ------------------------------------------------------------------------------------------ errors
@@ -366,7 +385,8 @@ def test_fields_the_upstream_would_reject_are_dropped(gw, sim):
 def test_invalid_requests_name_the_field(gw, body, param):
     status, err = post(gw, {"model": MODELS["oai"], **body})
     assert status == 400, err
-    assert err["error"]["param"] == param and err["error"]["type"] == "invalid_request_error"
+    assert err["error"]["param"] == param
+    assert err["error"]["type"] == "invalid_request_error"
 
 
 def test_unknown_model_and_bad_key(gw):
@@ -386,7 +406,8 @@ def test_upstream_429_keeps_status(gw, sim, up):
         err = anthropic_error(429, "rate_limit_error", "Rate limit reached")
     sim.enqueue(err, err, err)
     status, obj = post(gw, {"model": MODELS[up], "input": "x"})
-    assert status == 429 and "Rate limit" in obj["error"]["message"]
+    assert status == 429
+    assert "Rate limit" in obj["error"]["message"]
 
 
 @pytest.mark.parametrize("up", UPSTREAMS)
@@ -409,8 +430,10 @@ def test_upstream_drop_mid_stream_ends_with_failed(gw, sim, up):
         return
     assert types[-2:] == ["error", "response.failed"], types
     failed = events[-1]["response"]
-    assert failed["status"] == "failed" and failed["error"]["code"] == "server_error"
-    assert failed["output"] and failed["output"][0]["content"][0]["text"] == "Hello wor"
+    assert failed["status"] == "failed"
+    assert failed["error"]["code"] == "server_error"
+    assert failed["output"]
+    assert failed["output"][0]["content"][0]["text"] == "Hello wor"
 
 
 def test_upstream_error_event_mid_stream(gw, sim):
@@ -466,7 +489,8 @@ def test_pass_through_is_byte_exact_and_usage_is_sniffed(gw, sim, stream, monkey
     r = request(
         "POST", gw.url + "/v1/responses", {"model": MODELS["resp"], "input": "x", "stream": stream}, AUTH
     )
-    assert r.status == 200 and r.body == raw
+    assert r.status == 200
+    assert r.body == raw
     assert sim.last.json["model"] == "sim-gpt"
     u = records[-1].usage
     if stream:
@@ -482,9 +506,10 @@ def test_hosted_tool_items_in_history_are_refused_for_other_upstreams(gw, sim, u
             {"type": "web_search_call", "id": "ws_1", "status": "completed", "action": {"type": "search", "query": "q"}},
             {"role": "assistant", "content": "Here."}, {"role": "user", "content": "thanks"}]  # fmt: skip
     status, err = post(gw, {"model": MODELS[up], "input": hist})
-    assert (
-        status == 400 and err["error"]["param"] == "input[1]" and "web_search_call" in err["error"]["message"]
-    )
+    assert status == 400
+    assert err["error"]["param"] == "input[1]"
+    assert "web_search_call" in err["error"]["message"]
     sim.enqueue(Script([Text("ok")]))
     status, _ = post(gw, {"model": MODELS["respx"], "input": hist})
-    assert status == 200 and sim.last.json["input"][1]["type"] == "web_search_call"
+    assert status == 200
+    assert sim.last.json["input"][1]["type"] == "web_search_call"

@@ -58,7 +58,8 @@ def test_deepseek_thinking_with_tools_turn_after_turn_on_fresh_instances(start, 
     out = turn(start(), sim, history, Script([Reasoning("I need the weather tool.", split=5),
                                               ToolCall("get_weather", '{"city":"Oslo"}', id="call_1")]), stream)  # fmt: skip
     rs = out[0]
-    assert rs["type"] == "reasoning" and rs["summary"][0]["text"] == "I need the weather tool."
+    assert rs["type"] == "reasoning"
+    assert rs["summary"][0]["text"] == "I need the weather tool."
     assert rs["encrypted_content"].startswith("a2s1.")
     history += [*out, {"type": "function_call_output", "call_id": "call_1", "output": "sunny"}]
 
@@ -67,8 +68,10 @@ def test_deepseek_thinking_with_tools_turn_after_turn_on_fresh_instances(start, 
     out2 = turn(start(), sim, history, Script([Reasoning("Now a second call."),
                                                ToolCall("get_weather", '{"city":"Rome"}', id="call_2")]), stream)  # fmt: skip
     sent = sim.last.json["messages"]
-    assert sent[1]["role"] == "assistant" and sent[1]["reasoning_content"] == "I need the weather tool."
-    assert sent[1]["tool_calls"][0]["id"] == "call_1" and sent[2]["role"] == "tool"
+    assert sent[1]["role"] == "assistant"
+    assert sent[1]["reasoning_content"] == "I need the weather tool."
+    assert sent[1]["tool_calls"][0]["id"] == "call_1"
+    assert sent[2]["role"] == "tool"
     history += [*out2, {"type": "function_call_output", "call_id": "call_2", "output": "rainy"}]
 
     # turn 3: both earlier turns carry their own reasoning
@@ -88,7 +91,8 @@ def test_without_the_blob_deepseek_is_refused_as_the_real_api_does(start, sim):
                {"type": "function_call_output", "call_id": "call_1", "output": "sunny"}]  # fmt: skip
     refuse_without_reasoning(sim)
     status, err = post(start(), {"model": MODELS["ds"], "input": history, **CODEX})
-    assert status == 400 and "reasoning_content" in err["error"]["message"]
+    assert status == 400
+    assert "reasoning_content" in err["error"]["message"]
 
 
 def test_tampered_or_foreign_blob_is_dropped(start, sim):
@@ -119,7 +123,8 @@ def test_blob_for_one_provider_does_not_open_for_another(start, sim):
             {"type": "function_call_output", "call_id": "call_1", "output": "sunny"}]  # fmt: skip
     sim.enqueue(Script([Text("ok")]))
     status, _ = post(gw, {"model": MODELS["oai"], "input": hist, **CODEX})
-    assert status == 200 and "deepseek thoughts" not in json.dumps(sim.last.json)
+    assert status == 200
+    assert "deepseek thoughts" not in json.dumps(sim.last.json)
     # the Responses upstream (translated: a sealed blob never passes through) gets no reasoning item at all
     sim.enqueue(Script([Text("ok")]))
     status, _ = post(gw, {"model": MODELS["resp"], "input": hist, **CODEX})
@@ -140,7 +145,8 @@ def test_anthropic_signed_thinking_round_trip(start, sim, stream):
     assert status == 200, res
     out = (res[-1]["response"] if stream else res)["output"]
     assert sim.last.json["thinking"]["type"] == "enabled"
-    assert out[0]["type"] == "reasoning" and out[0]["encrypted_content"].startswith("a2s1.")
+    assert out[0]["type"] == "reasoning"
+    assert out[0]["encrypted_content"].startswith("a2s1.")
     assert "sig-abc" not in json.dumps(out)  # the signature travels sealed only
     hist = ["Weather?", *out, {"type": "function_call_output", "call_id": "toolu_1", "output": "sunny"}]
     hist[0] = {"role": "user", "content": "Weather?"}
@@ -149,7 +155,8 @@ def test_anthropic_signed_thinking_round_trip(start, sim, stream):
     assert status == 200, res
     assistant = sim.last.json["messages"][1]["content"]
     assert assistant[0] == {"type": "thinking", "thinking": "Let me think.", "signature": "sig-abc"}
-    assert assistant[1]["type"] == "tool_use" and assistant[1]["id"] == "toolu_1"
+    assert assistant[1]["type"] == "tool_use"
+    assert assistant[1]["id"] == "toolu_1"
 
 
 def test_openai_blob_goes_back_to_the_responses_upstream_only(start, sim):
@@ -167,4 +174,5 @@ def test_openai_blob_goes_back_to_the_responses_upstream_only(start, sim):
         assert sim.last.json["input"][1]["encrypted_content"] == rs["encrypted_content"]
     sim.enqueue(Script([Text("ok")]))
     status, _ = post(gw, {"model": MODELS["ds"], "input": hist, **CODEX})
-    assert status == 200 and rs["encrypted_content"] not in json.dumps(sim.last.json)
+    assert status == 200
+    assert rs["encrypted_content"] not in json.dumps(sim.last.json)

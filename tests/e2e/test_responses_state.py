@@ -26,12 +26,15 @@ def test_retrieve_list_items_and_delete(gw, sim):
     sim.enqueue(Script([Text("stored answer")]))
     c = client(gw)
     r = c.responses.create(model=MODELS["oai"], input="remember me", metadata={"k": "v"})
-    assert r.id.startswith("resp_") and r.store is True
+    assert r.id.startswith("resp_")
+    assert r.store is True
     got = c.responses.retrieve(r.id)
-    assert got.output_text == "stored answer" and got.id == r.id
+    assert got.output_text == "stored answer"
+    assert got.id == r.id
     check("Response", got.model_dump(mode="json", exclude_unset=True))
     items = c.responses.input_items.list(r.id)
-    assert [i.type for i in items.data] == ["message"] and items.data[0].content[0].text == "remember me"
+    assert [i.type for i in items.data] == ["message"]
+    assert items.data[0].content[0].text == "remember me"
     raw = request(
         "GET", f"{gw.url}/v1/responses/{r.id}/input_items", headers={"Authorization": f"Bearer {KEY}"}
     )
@@ -61,16 +64,17 @@ def test_previous_response_id_continues_a_deepseek_tool_turn(gw, sim, stream):
     sim.enqueue(Script([Reasoning("I need the weather."), ToolCall("get_weather", "{}", id="call_1")]))
     status, out = post(gw, {"model": MODELS["ds"], "input": "Weather?", "tools": [WEATHER], "stream": stream})
     first = out[-1]["response"] if stream else out
-    assert first["id"].startswith("resp_a2a") and "encrypted_content" not in first["output"][0]
+    assert first["id"].startswith("resp_a2a")
+    assert "encrypted_content" not in first["output"][0]
     sim.enqueue(Script([Text("Sunny.")]))
     status, out = post(gw, {"model": MODELS["ds"], "previous_response_id": first["id"], "tools": [WEATHER],
                             "input": [{"type": "function_call_output", "call_id": "call_1", "output": "sunny"}]})  # fmt: skip
-    assert status == 200 and out["previous_response_id"] == first["id"]
+    assert status == 200
+    assert out["previous_response_id"] == first["id"]
     msgs = sim.last.json["messages"]
     assert [m["role"] for m in msgs] == ["user", "assistant", "tool"]
-    assert (
-        msgs[1]["reasoning_content"] == "I need the weather." and msgs[1]["tool_calls"][0]["id"] == "call_1"
-    )
+    assert msgs[1]["reasoning_content"] == "I need the weather."
+    assert msgs[1]["tool_calls"][0]["id"] == "call_1"
     # a third turn chains through both
     sim.enqueue(Script([Text("Bye.")]))
     status, _ = post(gw, {"model": MODELS["ant"], "previous_response_id": out["id"], "input": "thanks"})
@@ -86,7 +90,8 @@ def test_previous_response_id_continues_a_deepseek_tool_turn(gw, sim, stream):
 
 def test_previous_response_id_unknown_or_of_another_key(gw, sim):
     status, err = post(gw, {"model": MODELS["oai"], "previous_response_id": "resp_a2a0000", "input": "x"})
-    assert status == 404 and err["error"]["param"] == "previous_response_id"
+    assert status == 404
+    assert err["error"]["param"] == "previous_response_id"
     status, err = post(
         gw, {"model": MODELS["oai"], "previous_response_id": "resp_upstream_only", "input": "x"}
     )
@@ -115,7 +120,8 @@ def test_continuation_through_a_responses_upstream_is_translated(gw, sim):
     # an upstream's own id goes to that upstream
     sim.enqueue(Script([Text("fourth")]))
     status, _ = post(gw, {"model": MODELS["resp"], "previous_response_id": first["id"], "input": "four"})
-    assert status == 200 and sim.last.json["previous_response_id"] == first["id"]
+    assert status == 200
+    assert sim.last.json["previous_response_id"] == first["id"]
 
 
 def test_item_reference(gw, sim):
@@ -129,7 +135,8 @@ def test_item_reference(gw, sim):
     assert status == 200
     assert sim.last.json["messages"][1] == {"role": "assistant", "content": "answer one"}
     status, err = post(gw, {"model": MODELS["oai"], "input": [{"type": "item_reference", "id": "msg_nope"}]})
-    assert status == 404 and err["error"]["param"] == "input[0].id"
+    assert status == 404
+    assert err["error"]["param"] == "input[0].id"
 
 
 def test_input_tokens(gw):
@@ -139,7 +146,8 @@ def test_input_tokens(gw):
     assert r.status == 200
     body = r.json()
     check("TokenCountsResource", body)
-    assert body["object"] == "response.input_tokens" and 5 <= body["input_tokens"] <= 30
+    assert body["object"] == "response.input_tokens"
+    assert 5 <= body["input_tokens"] <= 30
     r = request("POST", gw.url + "/v1/responses/input_tokens", {"model": "nope/x", "input": "x"},
                 {"Authorization": f"Bearer {KEY}"})  # fmt: skip
     assert r.status == 404
@@ -156,10 +164,12 @@ def test_compact_by_summarising_then_continue(gw, sim):
     assert r.status == 200, r.body
     obj = r.json()
     check("CompactResource", obj)
-    assert obj["object"] == "response.compaction" and obj["usage"]["input_tokens"] == 40
+    assert obj["object"] == "response.compaction"
+    assert obj["usage"]["input_tokens"] == 40
     assert [it["type"] for it in obj["output"]] == ["message", "compaction"]
     sent = sim.last.json
-    assert sent["messages"][-1]["role"] == "user" and "Summarize" in sent["messages"][-1]["content"]
+    assert sent["messages"][-1]["role"] == "user"
+    assert "Summarize" in sent["messages"][-1]["content"]
     assert sent["tool_choice"] == "none"
     # the compacted history continues on any upstream
     for up in ("ant", "oai"):
@@ -179,13 +189,16 @@ def test_compact_passes_through_to_a_responses_upstream(gw, sim):
     sim.enqueue(Script.reply(200, upstream), path="/v1/responses/compact")
     r = request("POST", gw.url + "/v1/responses/compact", {"model": MODELS["resp"], "input": "hi"},
                 {"Authorization": f"Bearer {KEY}"})  # fmt: skip
-    assert r.status == 200 and r.json() == upstream
-    assert sim.last.path == "/v1/responses/compact" and sim.last.json["model"] == "sim-gpt"
+    assert r.status == 200
+    assert r.json() == upstream
+    assert sim.last.path == "/v1/responses/compact"
+    assert sim.last.json["model"] == "sim-gpt"
     # OpenAI's own compaction item goes back only to a Responses upstream
     status, err = post(
         gw, {"model": MODELS["oai"], "input": [*upstream["output"], {"role": "user", "content": "x"}]}
     )
-    assert status == 400 and err["error"]["param"] == "input[0]"
+    assert status == 400
+    assert err["error"]["param"] == "input[0]"
 
 
 def test_item_reference_of_a_stored_item_is_inlined_before_passing_through(gw, sim):
@@ -200,11 +213,13 @@ def test_item_reference_of_a_stored_item_is_inlined_before_passing_through(gw, s
     assert r.status == 200, r.body
     assert sim.last.path == "/v1/responses"  # the gateway's own compact marker is not taken from a client
     sent = sim.last.json["input"]
-    assert sent[0]["type"] == "message" and sent[0]["id"] == msg_id
+    assert sent[0]["type"] == "message"
+    assert sent[0]["id"] == msg_id
     assert sent[0]["content"][0]["text"] == "answer one"
     # an id this gateway does not hold is the upstream's to resolve
     sim.enqueue(Script([Text("answer three")]))
     status, _ = post(
         gw, {"model": MODELS["resp"], "input": [{"type": "item_reference", "id": "msg_upstream"}]}
     )
-    assert status == 200 and sim.last.json["input"] == [{"type": "item_reference", "id": "msg_upstream"}]
+    assert status == 200
+    assert sim.last.json["input"] == [{"type": "item_reference", "id": "msg_upstream"}]

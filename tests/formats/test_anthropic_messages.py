@@ -48,6 +48,7 @@ from any2api.formats.openai_chat import OPENAI_CHAT
 from any2api.providers.openai_wire import ChunkParser
 from any2api.providers.profiles import BUILTIN
 from any2api.wire.anthropic_messages import ERROR_TYPES
+from tests.sim.fold import openai_chunks
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures"
 CC = FIX / "requests" / "claude-code"
@@ -124,7 +125,9 @@ def test_claude_code_turn_with_tool_result_parses_with_cache_control_kept() -> N
     body = load(CC / "archgw-test-cc-2025-09-todowrite-tool_result-turn.trimmed.body.json")
     req = parse_request(body, {"anthropic-version": "2023-06-01"})
     assert req.origin == "anthropic_messages"
-    assert req.model == "claude-sonnet-4-20250514" and req.max_tokens == 4096 and req.temperature == 1.0
+    assert req.model == "claude-sonnet-4-20250514"
+    assert req.max_tokens == 4096
+    assert req.temperature == 1.0
     system = req.messages[0]
     assert system.role == "system"
     assert [p.text for p in system.parts] == [b["text"] for b in body["system"]]  # type: ignore[union-attr]
@@ -133,15 +136,20 @@ def test_claude_code_turn_with_tool_result_parses_with_cache_control_kept() -> N
     )
     assistant = req.messages[2]
     call = assistant.parts[0]
-    assert isinstance(call, ToolCallPart) and call.name == "TodoWrite"
+    assert isinstance(call, ToolCallPart)
+    assert call.name == "TodoWrite"
     assert json.loads(call.arguments) == body["messages"][1]["content"][0]["input"]
     assert call.provider_details == {"anthropic": {"cache_control": {"type": "ephemeral"}}}
     result = req.messages[3].parts[0]
-    assert isinstance(result, ToolResultPart) and result.tool_call_id == call.id
+    assert isinstance(result, ToolResultPart)
+    assert result.tool_call_id == call.id
     assert result.content == body["messages"][2]["content"][0]["content"]
     last = req.messages[3].parts[-1]
-    assert isinstance(last, TextPart) and last.text == "try again" and last.provider_details
-    assert req.tools is not None and req.tools[0].parameters == body["tools"][0]["input_schema"]
+    assert isinstance(last, TextPart)
+    assert last.text == "try again"
+    assert last.provider_details
+    assert req.tools is not None
+    assert req.tools[0].parameters == body["tools"][0]["input_schema"]
     assert req.extra_for("anthropic_messages") == {}
 
 
@@ -150,12 +158,16 @@ def test_claude_code_classifier_request_parses() -> None:
     headers = load(CC / "ccr-docs-2.1.222-auto-mode-classifier.headers.json")["headers"]
     req = parse_request(body, headers)
     assert req.origin == "anthropic_messages"
-    assert req.messages[0].role == "system" and req.messages[0].parts[0].text == body["system"]  # type: ignore[union-attr]
+    assert req.messages[0].role == "system"
+    assert req.messages[0].parts[0].text == body["system"]
     assert req.stop == ["</severity>"]
-    assert req.reasoning is not None and req.reasoning.enabled is False
-    assert req.user == body["metadata"]["user_id"] and req.metadata == body["metadata"]
+    assert req.reasoning is not None
+    assert req.reasoning.enabled is False
+    assert req.user == body["metadata"]["user_id"]
+    assert req.metadata == body["metadata"]
     assert req.header_for("anthropic_messages", "anthropic-beta") == headers["anthropic-beta"]
-    assert req.max_tokens == 64 and not req.stream
+    assert req.max_tokens == 64
+    assert not req.stream
 
 
 def test_claude_code_reduced_capture_names_the_broken_field() -> None:
@@ -163,7 +175,8 @@ def test_claude_code_reduced_capture_names_the_broken_field() -> None:
     body = load(CC / "ctxreach-2.1.285-win-capture-A.body.reduced.json")
     with pytest.raises(GatewayError) as ei:
         parse_request(body, {})
-    assert ei.value.kind == "invalid_request" and ei.value.param == "system.0.type"
+    assert ei.value.kind == "invalid_request"
+    assert ei.value.param == "system.0.type"
     assert json.loads(DIALECT.render_error(ei.value)) == {
         "type": "error", "error": {"type": "invalid_request_error", "message": "system.0.type: Field required"}
     }  # fmt: skip
@@ -188,12 +201,16 @@ def test_claude_code_2_1_285_shape_system_message_in_messages_adaptive_thinking(
     assert roles == ["system", "user", "system"]
     mid = req.messages[2]
     assert mid.provider_details == {"anthropic": {"output_config": {"effort": "medium"}}}
-    assert req.reasoning is not None and req.reasoning.enabled is True and req.reasoning.effort == "medium"
+    assert req.reasoning is not None
+    assert req.reasoning.enabled is True
+    assert req.reasoning.effort == "medium"
     assert req.origin == "anthropic_messages"
     assert req.vendor_extra["anthropic_messages"]["thinking"] == {"type": "adaptive"}
     assert req.vendor_extra["anthropic_messages"]["context_management"] == body["context_management"]
     assert req.vendor_extra["anthropic_messages"]["output_config"] == {"effort": "medium"}
-    assert req.tools is None and req.stream and req.max_tokens == 128000
+    assert req.tools is None
+    assert req.stream
+    assert req.max_tokens == 128000
     assert "mid-conversation-system-2026-04-07" in (
         req.header_for("anthropic_messages", "anthropic-beta") or ""
     )
@@ -247,7 +264,8 @@ def test_content_blocks_of_every_kind() -> None:
     assert a[1] == ReasoningPart("", redacted="ENC")
     assert a[2] == ToolCallPart("toolu_1", "f", '{"a":[1,"é"]}')
     r = req.messages[2].parts[0]
-    assert isinstance(r, ToolResultPart) and r.is_error
+    assert isinstance(r, ToolResultPart)
+    assert r.is_error
     assert r.content == [TextPart("boom"), ImagePart(data="R0lG", media_type="image/gif")]
 
 
@@ -263,23 +281,25 @@ def test_sampling_tools_and_choices() -> None:
     }
     for t, (mode, name, par) in cases.items():
         req = parse_request({**base, "tool_choice": {"type": t}})
-        assert req.tool_choice is not None and (
+        assert req.tool_choice is not None
+        assert (
             req.tool_choice.mode,
             req.tool_choice.name,
             req.tool_choice.parallel,
         ) == (mode, name, par)
     req = parse_request({**base, "tool_choice": {"type": "tool", "name": "f", "disable_parallel_tool_use": True},
                          "thinking": {"type": "enabled", "budget_tokens": 1024}})  # fmt: skip
-    assert req.tool_choice is not None and (
+    assert req.tool_choice is not None
+    assert (
         req.tool_choice.mode,
         req.tool_choice.name,
         req.tool_choice.parallel,
     ) == ("tool", "f", False)
-    assert req.reasoning is not None and (req.reasoning.enabled, req.reasoning.budget_tokens) == (True, 1024)
+    assert req.reasoning is not None
+    assert (req.reasoning.enabled, req.reasoning.budget_tokens) == (True, 1024)
     assert (req.temperature, req.top_p, req.top_k, req.stream) == (0.5, 0.9, 7, True)
-    assert req.tools is not None and req.tools[0].provider_details == {
-        "anthropic": {"cache_control": {"type": "ephemeral"}}
-    }
+    assert req.tools is not None
+    assert req.tools[0].provider_details == {"anthropic": {"cache_control": {"type": "ephemeral"}}}
 
 
 @pytest.mark.parametrize(
@@ -321,9 +341,11 @@ def test_bad_input_names_the_field_in_anthropic_error_body(mutate: Any, param: s
     with pytest.raises(GatewayError) as ei:
         parse_request(body)
     err = ei.value
-    assert err.param == param and err.status == 400
+    assert err.param == param
+    assert err.status == 400
     out = json.loads(DIALECT.render_error(err))
-    assert out["type"] == "error" and out["error"]["type"] == "invalid_request_error"
+    assert out["type"] == "error"
+    assert out["error"]["type"] == "invalid_request_error"
     assert out["error"]["message"].startswith(param + ":")
 
 
@@ -375,7 +397,9 @@ def test_render_response_blocks_usage_and_stop_reasons() -> None:
     raw = render_response(resp, ChatRequest(model="claude-sonnet-4-20250514", messages=[]))
     assert b'"input":' + args.encode() + b"}" in raw, "tool input must be embedded byte for byte"
     body = json.loads(raw)
-    assert body["id"] == "msg_chatcmpl-1" and body["type"] == "message" and body["role"] == "assistant"
+    assert body["id"] == "msg_chatcmpl-1"
+    assert body["type"] == "message"
+    assert body["role"] == "assistant"
     assert body["content"] == [
         {"type": "thinking", "thinking": "think", "signature": "SIG"},
         {"type": "thinking", "thinking": "unsigned"},  # no signature invented
@@ -383,7 +407,8 @@ def test_render_response_blocks_usage_and_stop_reasons() -> None:
         {"type": "tool_use", "id": "call_1", "name": "weather", "input": {"city": "Paris", "note": "é"}},
         {"type": "tool_use", "id": "call_2", "name": "noargs", "input": {}},
     ]
-    assert body["stop_reason"] == "tool_use" and body["stop_sequence"] is None
+    assert body["stop_reason"] == "tool_use"
+    assert body["stop_sequence"] is None
     assert body["usage"] == {"input_tokens": 65, "cache_creation_input_tokens": 5, "cache_read_input_tokens": 30,
                              "output_tokens": 20}  # fmt: skip
 
@@ -433,13 +458,17 @@ def test_stream_sequence_is_exactly_anthropics() -> None:
     assert [n for n, _ in ev] == ["message_start", "ping", "content_block_start", "content_block_delta",
                                   "content_block_delta", "content_block_stop", "message_delta", "message_stop"]  # fmt: skip
     start = ev[0][1]["message"]
-    assert start["id"] == "msg_abc" and start["content"] == [] and start["stop_reason"] is None
-    assert start["usage"]["input_tokens"] == 42 and start["usage"]["output_tokens"] == 0
+    assert start["id"] == "msg_abc"
+    assert start["content"] == []
+    assert start["stop_reason"] is None
+    assert start["usage"]["input_tokens"] == 42
+    assert start["usage"]["output_tokens"] == 0
     assert ev[2][1]["content_block"] == {"type": "text", "text": ""}
     assert blocks_of(ev) == [{"type": "text", "text": "Hello"}]
     md = ev[6][1]
     assert md["delta"] == {"stop_reason": "end_turn", "stop_sequence": None}
-    assert md["usage"]["output_tokens"] == 7 and md["usage"]["input_tokens"] == 42
+    assert md["usage"]["output_tokens"] == 7
+    assert md["usage"]["input_tokens"] == 42
 
 
 def test_message_start_usage_is_never_all_zeros() -> None:
@@ -462,11 +491,7 @@ def test_parallel_openai_tool_calls_become_sequential_blocks_byte_identical() ->
     parser = ChunkParser(BUILTIN["openai"], "gpt-4o")
     events: list[Event] = []
     upstream_args: dict[int, str] = {}
-    for frame in raw.split(b"\n\n"):
-        line = frame.strip()
-        if not line.startswith(b"data: ") or line == b"data: [DONE]":
-            continue
-        obj = orjson.loads(line[6:])
+    for obj in openai_chunks(raw):
         for tc in (obj["choices"][0]["delta"].get("tool_calls") or []) if obj.get("choices") else []:
             upstream_args[tc["index"]] = upstream_args.get(tc["index"], "") + tc["function"].get(
                 "arguments", ""
@@ -558,7 +583,7 @@ def test_stream_error_event_and_heartbeat_ping() -> None:
 def test_out_of_order_events_are_a_bug_not_silence() -> None:
     r = DIALECT.stream_renderer(ChatRequest(model="m", messages=[]))
     r.event(ResponseStart("m1", "m", 0))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="never started"):
         r.event(PartDelta(3, "x"))
 
 
@@ -586,7 +611,8 @@ def test_usage_sniffer_forwards_bytes_unchanged_and_finds_usage(split: int) -> N
     forwarded = b"".join(sn.feed(raw[i : i + split]) for i in range(0, len(raw), split)) + sn.flush()
     assert forwarded == raw
     u = sn.usage()
-    assert u is not None and (u.input_tokens, u.output_tokens, u.reasoning_tokens) == (598, 92, 53)
+    assert u is not None
+    assert (u.input_tokens, u.output_tokens, u.reasoning_tokens) == (598, 92, 53)
 
 
 def test_usage_sniffer_holds_back_only_an_unfinished_event() -> None:
@@ -607,7 +633,8 @@ def test_usage_sniffer_non_stream() -> None:
     assert sn is not None
     assert sn.feed(raw) == raw
     u = sn.usage()
-    assert u is not None and (u.input_tokens, u.output_tokens, u.cache_read_tokens) == (423, 202, 0)
+    assert u is not None
+    assert (u.input_tokens, u.output_tokens, u.cache_read_tokens) == (423, 202, 0)
 
 
 # ------------------------------------------------------------------------------------------ server tools
@@ -632,8 +659,10 @@ def test_server_tool_blocks_parse_into_opaque_parts_holding_the_block_as_sent() 
     assert all(p.wire == "anthropic_messages" for p in parts)  # type: ignore[union-attr]
     assert [p.data for p in parts] == SERVER_BLOCKS  # type: ignore[union-attr]
     call, result = parts[0], parts[1]
-    assert isinstance(call, ServerToolCallPart) and (call.id, call.name) == ("srvtoolu_1", "web_search")
-    assert isinstance(result, ServerToolResultPart) and result.tool_call_id == "srvtoolu_1"
+    assert isinstance(call, ServerToolCallPart)
+    assert (call.id, call.name) == ("srvtoolu_1", "web_search")
+    assert isinstance(result, ServerToolResultPart)
+    assert result.tool_call_id == "srvtoolu_1"
 
 
 @pytest.mark.parametrize(

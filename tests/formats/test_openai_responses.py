@@ -47,7 +47,8 @@ def err(body: dict) -> GatewayError:
 def test_string_input_and_instructions():
     req = parse({"input": "hi", "instructions": "sys"})
     assert [(m.role, m.parts[0].text) for m in req.messages] == [("system", "sys"), ("user", "hi")]
-    assert req.origin == "openai_responses" and req.extra_for("openai_responses")["instructions"] == "sys"
+    assert req.origin == "openai_responses"
+    assert req.extra_for("openai_responses")["instructions"] == "sys"
 
 
 def test_items_become_turns():
@@ -69,18 +70,26 @@ def test_items_become_turns():
     roles = [m.role for m in req.messages]
     assert roles == ["developer", "user", "assistant", "tool", "tool", "assistant"]
     user = req.messages[1].parts
-    assert isinstance(user[1], ImagePart) and user[1].data == "AAAA" and user[1].media_type == "image/png"
-    assert isinstance(user[2], FilePart) and user[2].data == "aGk=" and user[2].media_type == "text/plain"
+    assert isinstance(user[1], ImagePart)
+    assert user[1].data == "AAAA"
+    assert user[1].media_type == "image/png"
+    assert isinstance(user[2], FilePart)
+    assert user[2].data == "aGk="
+    assert user[2].media_type == "text/plain"
     a = req.messages[2].parts
-    assert isinstance(a[0], ReasoningPart) and a[0].text == "hmm"
-    assert isinstance(a[1], TextPart) and a[1].provider_details == {
-        "openai_responses": {"phase": "commentary"}
-    }
-    assert isinstance(a[2], ToolCallPart) and (a[2].id, a[2].name, a[2].arguments) == ("c1", "f", "{}")
-    assert isinstance(a[3], ToolCallPart) and json.loads(a[3].arguments) == {"input": "PATCH"}
+    assert isinstance(a[0], ReasoningPart)
+    assert a[0].text == "hmm"
+    assert isinstance(a[1], TextPart)
+    assert a[1].provider_details == {"openai_responses": {"phase": "commentary"}}
+    assert isinstance(a[2], ToolCallPart)
+    assert (a[2].id, a[2].name, a[2].arguments) == ("c1", "f", "{}")
+    assert isinstance(a[3], ToolCallPart)
+    assert json.loads(a[3].arguments) == {"input": "PATCH"}
     assert a[3].provider_details["openai_responses"]["custom"] is True
     r1, r2 = req.messages[3].parts[0], req.messages[4].parts[0]
-    assert isinstance(r1, ToolResultPart) and r1.content == "one" and r2.content == "two"
+    assert isinstance(r1, ToolResultPart)
+    assert r1.content == "one"
+    assert r2.content == "two"
     assert isinstance(req.messages[5].parts[0], ServerToolCallPart)
 
 
@@ -93,13 +102,15 @@ def test_tools_custom_namespace_hosted_and_choice():
     ], "tool_choice": {"type": "function", "name": "f"}, "parallel_tool_calls": False})  # fmt: skip
     assert [t.name for t in req.tools] == ["f", "apply_patch", "mcp__fs__read"]
     assert req.tools[0].strict is True
-    assert req.tools[1].parameters["required"] == ["input"] and "G" in json.dumps(req.tools[1].parameters)
+    assert req.tools[1].parameters["required"] == ["input"]
+    assert "G" in json.dumps(req.tools[1].parameters)
     assert req.tools[2].provider_details["openai_responses"]["namespace"] == "mcp__fs"
     extra = req.extra_for("openai_responses")
-    assert extra["_hosted"] == ["web_search"] and extra["_custom"] == ["apply_patch"]
-    assert (
-        req.tool_choice.mode == "tool" and req.tool_choice.name == "f" and req.tool_choice.parallel is False
-    )
+    assert extra["_hosted"] == ["web_search"]
+    assert extra["_custom"] == ["apply_patch"]
+    assert req.tool_choice.mode == "tool"
+    assert req.tool_choice.name == "f"
+    assert req.tool_choice.parallel is False
 
 
 def test_options_map_to_the_hub():
@@ -107,7 +118,8 @@ def test_options_map_to_the_hub():
                  "metadata": {"k": "v"}, "reasoning": {"effort": "high", "summary": "auto"},
                  "text": {"format": {"type": "json_object"}}, "store": False, "truncation": "auto"})  # fmt: skip
     assert (req.max_tokens, req.temperature, req.top_p, req.user) == (64, 0.2, 0.9, "u")
-    assert req.reasoning.effort == "high" and req.reasoning.enabled is True
+    assert req.reasoning.effort == "high"
+    assert req.reasoning.enabled is True
     assert req.response_format == {"type": "json_object"}
     assert req.extra_for("openai_responses")["store"] is False
 
@@ -131,7 +143,8 @@ def test_options_map_to_the_hub():
 )  # fmt: skip
 def test_errors_name_the_field(body, param):
     e = err(body)
-    assert e.status == 400 and e.param == param
+    assert e.status == 400
+    assert e.param == param
     check("ErrorResponse", json.loads(DIALECT.render_error(e)))
 
 
@@ -156,13 +169,17 @@ def test_captured_codex_requests_parse(name):
         body["tools"] = [{"type": "function", "name": "exec_command", "parameters": {"type": "object"}},
                          {"type": "web_search"}]  # fmt: skip
     req = parse_request(body)
-    assert req.stream is True and req.reasoning is not None
+    assert req.stream is True
+    assert req.reasoning is not None
     extra = req.extra_for("openai_responses")
-    assert extra["include"] == ["reasoning.encrypted_content"] and extra["store"] is False
+    assert extra["include"] == ["reasoning.encrypted_content"]
+    assert extra["store"] is False
     if "0.50.0" in name:
-        assert "apply_patch" in extra["_custom"] and "shell" in [t.name for t in req.tools]
+        assert "apply_patch" in extra["_custom"]
+        assert "shell" in [t.name for t in req.tools]
     else:
-        assert extra["_hosted"] == ["web_search"] and "client_metadata" in extra
+        assert extra["_hosted"] == ["web_search"]
+        assert "client_metadata" in extra
 
 
 # ------------------------------------------------------------------------------------------ rendering
@@ -196,7 +213,8 @@ def test_stream_renderer_emits_openai_event_order_and_validates():
     assert types[:3] == ["response.created", "response.in_progress", "response.output_item.added"]
     assert types[3:6] == ["response.reasoning_summary_part.added", "response.reasoning_summary_text.delta",
                           "response.reasoning_summary_text.delta"]  # fmt: skip
-    assert "response.custom_tool_call_input.done" in types and types[-1] == "response.completed"
+    assert "response.custom_tool_call_input.done" in types
+    assert types[-1] == "response.completed"
     final = events[-1]["response"]
     assert [it["type"] for it in final["output"]] == [
         "reasoning",
@@ -226,7 +244,8 @@ def test_non_streamed_equals_streamed_output():
     def strip(o):
         return [{k: v for k, v in it.items() if k not in ("id", "encrypted_content")} for it in o["output"]]
 
-    assert strip(obj) == strip(final) and obj["status"] == final["status"] == "completed"
+    assert strip(obj) == strip(final)
+    assert obj["status"] == final["status"] == "completed"
 
 
 def test_stream_error_mid_way_ends_failed_with_items_so_far():
@@ -237,7 +256,8 @@ def test_stream_error_mid_way_ends_failed_with_items_so_far():
     check_sequence(events)
     assert [e["type"] for e in events][-2:] == ["error", "response.failed"]
     out = events[-1]["response"]["output"]
-    assert out[0]["status"] == "incomplete" and out[0]["content"][0]["text"] == "Hel"
+    assert out[0]["status"] == "incomplete"
+    assert out[0]["content"][0]["text"] == "Hel"
 
 
 def test_stream_without_finish_is_failed_not_silent():
@@ -272,7 +292,8 @@ def test_restore_reasoning_opens_only_for_its_provider():
     req = parse(body)
     restore_reasoning(req, "ds")
     p = req.messages[0].parts[0]
-    assert p.signature is None and "encrypted_content" not in p.provider_details["openai_responses"]
+    assert p.signature is None
+    assert "encrypted_content" not in p.provider_details["openai_responses"]
 
 
 # ------------------------------------------------------------------------------------------ sniffer
@@ -340,14 +361,20 @@ def test_response_store_bounds_owner_and_expiry():
     s = ResponseStore(max_responses=2, max_bytes=10_000)
     s.put("r1", entry("a", "one"))
     s.put("r2", entry("a", "two"))
-    assert s.get("r1", "a") is not None and s.get("r1", "b") is None and s.item("msg_one", "a") is not None
+    assert s.get("r1", "a") is not None
+    assert s.get("r1", "b") is None
+    assert s.item("msg_one", "a") is not None
     s.put("r3", entry("a", "three"))
-    assert s.get("r1", "a") is None and s.item("msg_one", "a") is None  # evicted with its items
+    assert s.get("r1", "a") is None
+    assert s.item("msg_one", "a") is None
     s.put("big", entry("a", "x" * 9_000))
-    assert s.get("r2", "a") is None and s.get("big", "a") is not None  # bytes bound
+    assert s.get("r2", "a") is None
+    assert s.get("big", "a") is not None
     s.put("huge", entry("a", "y" * 20_000))
     assert s.get("huge", "a") is None  # larger than the store: not kept
-    assert not s.delete("big", "b") and s.delete("big", "a") and s.size == s.get("r3", "a").size
+    assert not s.delete("big", "b")
+    assert s.delete("big", "a")
+    assert s.size == s.get("r3", "a").size
     s.retention = -1
     s.put("old", entry("a", "old"))
     assert s.get("old", "a") is None

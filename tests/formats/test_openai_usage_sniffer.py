@@ -3,7 +3,6 @@ whatever the read boundaries."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -11,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from any2api.formats.openai_chat import OpenAIUsageSniffer
+from tests.sim.fold import openai_chunks
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 STREAMS = ["openai/chat-stream-tool-call-include-usage.sse", "openai/chat-stream-refusal-include-usage.sse"]
@@ -21,12 +21,7 @@ def _events(body: bytes) -> list[bytes]:
 
 
 def _usage_of(body: bytes) -> dict:
-    for e in _events(body):
-        if e.startswith(b"data:") and e[5:].strip() != b"[DONE]":
-            obj = json.loads(e[5:])
-            if obj.get("usage"):
-                usage = obj["usage"]
-    return usage
+    return [c["usage"] for c in openai_chunks(body) if c.get("usage")][-1]
 
 
 def _run(body: bytes, cuts: list[int], strip: bool) -> tuple[bytes, OpenAIUsageSniffer]:
@@ -49,7 +44,8 @@ def test_any_split_keeps_bytes_and_finds_usage(name: str, cuts: list[int]) -> No
     out, s = _run(body, cuts, strip=False)
     assert out == body
     u = s.usage()
-    assert u is not None and (u.input_tokens, u.output_tokens) == (
+    assert u is not None
+    assert (u.input_tokens, u.output_tokens) == (
         expected["prompt_tokens"],
         expected["completion_tokens"],
     )
@@ -63,7 +59,8 @@ def test_any_split_keeps_bytes_and_finds_usage(name: str, cuts: list[int]) -> No
 def test_usage_null_lines_are_not_decoded_as_usage() -> None:
     body = b'data: {"choices":[{"delta":{"content":"a"}}],"usage":null}\n\ndata: [DONE]\n\n'
     out, s = _run(body, [7, 30], strip=True)
-    assert out == body and s.usage() is None
+    assert out == body
+    assert s.usage() is None
 
 
 def test_non_stream_usage() -> None:
@@ -71,4 +68,5 @@ def test_non_stream_usage() -> None:
     body = b'{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4,"completion_tokens_details":{"reasoning_tokens":1}}}'
     assert s.feed(body) == body
     u = s.usage()
-    assert u is not None and (u.input_tokens, u.output_tokens, u.reasoning_tokens) == (3, 4, 1)
+    assert u is not None
+    assert (u.input_tokens, u.output_tokens, u.reasoning_tokens) == (3, 4, 1)

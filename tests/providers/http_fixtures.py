@@ -14,8 +14,9 @@ from any2api.core.events import ErrorEvent, Event
 from any2api.core.parts import TextPart
 from any2api.core.request import ChatRequest, Message
 from any2api.core.response import ChatResponse
-from any2api.providers.base import Account, create_provider
+from any2api.providers.base import Account
 from any2api.providers.http import HttpProvider
+from any2api.providers.registry import create_provider
 from any2api.upstream import Upstream
 
 from .http_sims import HttpSims

@@ -22,6 +22,7 @@ from any2api.formats.openai_chat import parse_request as parse_openai
 from any2api.providers.anthropic import AnthropicProvider, MessageStreamParser, build_body, message_events
 from any2api.providers.base import Account
 from any2api.upstream import Upstream
+from tests.sim.fold import anthropic_events, fold_openai_chat, openai_chunks, sse_data
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures"
 ANT = FIX / "anthropic"
@@ -32,7 +33,7 @@ def wire_events(path: Path) -> list[dict[str, Any]]:
     """The data objects of an Anthropic stream recording (raw SSE or vercel's one-JSON-per-line)."""
     text = path.read_text(encoding="utf-8")
     if path.suffix == ".sse":
-        return [json.loads(line[5:]) for line in text.splitlines() if line.startswith("data:")]
+        return [json.loads(d) for d in sse_data(text)]
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
@@ -74,14 +75,19 @@ def test_recorded_streams_translate_without_loss(name: str) -> None:
     assert len(resp.parts) == len(want)
     for part, b in zip(resp.parts, want, strict=True):
         if b["type"] == "text":
-            assert isinstance(part, TextPart) and part.text == b["text"]
+            assert isinstance(part, TextPart)
+            assert part.text == b["text"]
         elif b["type"] == "thinking":
-            assert isinstance(part, ReasoningPart) and part.text == b["text"]
+            assert isinstance(part, ReasoningPart)
+            assert part.text == b["text"]
             assert part.signature == (b["signature"] or None)  # kept exactly; none invented
         elif b["type"] == "redacted_thinking":
-            assert isinstance(part, ReasoningPart) and part.redacted == b["data"] and not part.text
+            assert isinstance(part, ReasoningPart)
+            assert part.redacted == b["data"]
+            assert not part.text
         else:
-            assert isinstance(part, ToolCallPart) and (part.id, part.name) == (b["id"], b["name"])
+            assert isinstance(part, ToolCallPart)
+            assert (part.id, part.name) == (b["id"], b["name"])
             assert part.arguments == (b["json"] or "{}")  # byte for byte; "{}" for a call without arguments
     start = objs[0]["message"]["usage"]
     final = [o for o in objs if o["type"] == "message_delta"][-1]
@@ -99,7 +105,7 @@ def test_recorded_streams_render_back_to_the_same_blocks(name: str) -> None:
     objs = wire_events(ANT / name)
     r = AnthropicStreamRenderer(ChatRequest(model="m", messages=[]))
     out = b"".join(r.event(e) for e in parse_stream(objs)) + r.end()
-    again = [json.loads(line[6:]) for line in out.decode().splitlines() if line.startswith("data: ")]
+    again = [obj for _, obj in anthropic_events(out)]
     mine = expected_blocks(again)
     theirs = expected_blocks(objs)
     for b in theirs:
@@ -114,17 +120,12 @@ def test_parallel_tool_use_without_arguments_gives_two_distinct_openai_calls() -
     objs = wire_events(ANT / "messages-stream-parallel-tool-use.sse")
     events = parse_stream(objs)
     r = OPENAI_CHAT.stream_renderer(ChatRequest(model="m", messages=[], include_usage=True))
-    chunks = [json.loads(line[6:]) for line in (b"".join(r.event(e) for e in events) + r.end()).decode().splitlines()
-              if line.startswith("data: {")]  # fmt: skip
-    calls: dict[int, dict[str, str]] = {}
-    for c in chunks:
-        for ch in c.get("choices", []):
-            for tc in ch["delta"].get("tool_calls", []):
-                slot = calls.setdefault(tc["index"], {"id": "", "args": ""})
-                slot["id"] += tc.get("id", "")
-                slot["args"] += tc["function"].get("arguments", "")
-    assert calls == {0: {"id": "toolu_01LtHJmixrs9NcWQkK8hu8hj", "args": "{}"},
-                     1: {"id": "toolu_01N8a4jWyf116qKTMqKKmjyt", "args": "{}"}}  # fmt: skip
+    chunks = openai_chunks(b"".join(r.event(e) for e in events) + r.end())
+    calls = fold_openai_chat(chunks, strict=True).tool_calls
+    assert [(c.id, c.arguments) for c in calls] == [
+        ("toolu_01LtHJmixrs9NcWQkK8hu8hj", "{}"),
+        ("toolu_01N8a4jWyf116qKTMqKKmjyt", "{}"),
+    ]
     assert chunks[-1]["usage"]["prompt_tokens"] == 542
 
 
@@ -136,20 +137,25 @@ def test_parallel_tool_use_without_arguments_gives_two_distinct_openai_calls() -
 def test_recorded_responses_translate(name: str) -> None:
     obj = json.loads((ANT / name).read_text(encoding="utf-8"))
     resp = accumulate(message_events(obj, "m"))
-    assert resp.id == obj["id"] and resp.model == obj["model"]
+    assert resp.id == obj["id"]
+    assert resp.model == obj["model"]
     assert len(resp.parts) == len(obj["content"])
     for part, b in zip(resp.parts, obj["content"], strict=True):
         if b["type"] == "text":
-            assert isinstance(part, TextPart) and part.text == b["text"]
+            assert isinstance(part, TextPart)
+            assert part.text == b["text"]
         elif b["type"] == "thinking":
-            assert isinstance(part, ReasoningPart) and (part.text, part.signature) == (
+            assert isinstance(part, ReasoningPart)
+            assert (part.text, part.signature) == (
                 b["thinking"],
                 b["signature"],
             )
         else:
-            assert isinstance(part, ToolCallPart) and json.loads(part.arguments) == b["input"]
+            assert isinstance(part, ToolCallPart)
+            assert json.loads(part.arguments) == b["input"]
             assert part.arguments  # never empty: "{}" at least
-    assert resp.usage is not None and resp.usage.output_tokens == obj["usage"]["output_tokens"]
+    assert resp.usage is not None
+    assert resp.usage.output_tokens == obj["usage"]["output_tokens"]
     openai_body = json.loads(render_response(resp, ChatRequest(model="m", messages=[])))
     msg = openai_body["choices"][0]["message"]
     if any(b["type"] == "thinking" for b in obj["content"]):
@@ -166,7 +172,8 @@ def test_stop_reasons(stop: str, finish: str) -> None:
            "stop_sequence": "END" if stop == "stop_sequence" else None, "usage": {"input_tokens": 1, "output_tokens": 1}}  # fmt: skip
     events = message_events(obj, "c")
     fin = events[-1]
-    assert isinstance(fin, Finish) and fin.reason == finish
+    assert isinstance(fin, Finish)
+    assert fin.reason == finish
     assert fin.stop_sequence == ("END" if stop == "stop_sequence" else None)
 
 
@@ -175,20 +182,18 @@ def test_mid_stream_error_event_becomes_error_event() -> None:
     p.feed({"type": "message_start", "message": {"id": "msg_1", "model": "c", "usage": {"input_tokens": 5}}})
     p.feed({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}})
     out = p.feed({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})
-    assert len(out) == 1 and isinstance(out[0], ErrorEvent)
-    assert out[0].error.kind == "overloaded" and "Overloaded" in out[0].error.message
+    assert len(out) == 1
+    assert isinstance(out[0], ErrorEvent)
+    assert out[0].error.kind == "overloaded"
+    assert "Overloaded" in out[0].error.message
 
 
 def test_unknown_blocks_and_deltas_raise_clear_errors() -> None:
     p = MessageStreamParser("c")
     p.feed({"type": "message_start", "message": {"id": "msg_1"}})
-    with pytest.raises(GatewayError, match="server_tool_use"):
+    with pytest.raises(GatewayError, match="mystery_block"):
         p.feed(
-            {
-                "type": "content_block_start",
-                "index": 0,
-                "content_block": {"type": "server_tool_use", "id": "s"},
-            }
+            {"type": "content_block_start", "index": 0, "content_block": {"type": "mystery_block", "id": "s"}}
         )
     p.feed({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}})
     with pytest.raises(GatewayError, match="mystery_delta"):
@@ -230,8 +235,10 @@ def test_anthropic_extras_and_beta_reach_only_the_anthropic_body() -> None:
     req = parse_request(body, {"anthropic-beta": "context-management-2025-06-27"})
     out = build_body(req, "claude-up")
     assert out["thinking"] == {"type": "adaptive"}
-    assert out["context_management"] == {"edits": []} and out["service_tier"] == "auto"
-    assert out["output_config"] == {"effort": "low"} and out["model"] == "claude-up"
+    assert out["context_management"] == {"edits": []}
+    assert out["service_tier"] == "auto"
+    assert out["output_config"] == {"effort": "low"}
+    assert out["model"] == "claude-up"
     assert set(req.vendor_extra) == {"anthropic_messages"}  # nothing for other upstreams to pick up
 
 
@@ -351,7 +358,8 @@ def test_untranslatable_openai_options_are_refused() -> None:
     assert ei.value.param == "response_format"
     # OpenAI-only knobs never reach the Messages body
     out = build_body(_openai({"messages": msgs, "presence_penalty": 0.5, "logprobs": True}), "c")
-    assert "presence_penalty" not in out and "logprobs" not in out
+    assert "presence_penalty" not in out
+    assert "logprobs" not in out
 
 
 def test_documents_and_tool_result_blocks() -> None:
@@ -388,12 +396,172 @@ def test_headers_urls_and_options() -> None:
     p = _provider(headers={"anthropic-beta": "b1", "Anthropic-Version": "2024-01-01"})
     assert p.url == "https://api.anthropic.com/v1/messages"
     h = p.headers(acct, stream=True, beta="b2")
-    assert h["x-api-key"] == "sk-secret" and h["anthropic-version"] == "2024-01-01"
-    assert h["anthropic-beta"] == "b1,b2" and h["accept"] == "text/event-stream"
+    assert h["x-api-key"] == "sk-secret"
+    assert h["anthropic-version"] == "2024-01-01"
+    assert h["anthropic-beta"] == "b1,b2"
+    assert h["accept"] == "text/event-stream"
     vendor = _provider(base_url="https://vendor.test/anthropic/v1", auth_header="bearer",
                        options={"default_max_tokens": 1234})  # fmt: skip
-    assert vendor.url == "https://vendor.test/anthropic/v1/messages" and vendor.default_max_tokens == 1234
+    assert vendor.url == "https://vendor.test/anthropic/v1/messages"
+    assert vendor.default_max_tokens == 1234
     hv = vendor.headers(acct, stream=False)
-    assert hv["authorization"] == "Bearer sk-secret" and "x-api-key" not in hv and "anthropic-beta" not in hv
+    assert hv["authorization"] == "Bearer sk-secret"
+    assert "x-api-key" not in hv
+    assert "anthropic-beta" not in hv
     with pytest.raises(ValueError, match="default_max_tokens"):
         _provider(options={"default_max_tokens": "lots"})
+
+
+# ------------------------------------------------------------------------------------- server tools
+
+# The shape of Anthropic's documented web-search stream (server_tool_use with streamed input, a
+# web_search_tool_result block, text citing it), cut down; ids and the encrypted content are made up.
+WEB_SEARCH_SSE = b"""event: message_start
+data: {"type":"message_start","message":{"id":"msg_01G","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":2679,"output_tokens":3}}}
+
+event: content_block_start
+data: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}
+
+event: content_block_delta
+data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"I'll check the weather."}}
+
+event: content_block_stop
+data: {"type":"content_block_stop","index":0}
+
+event: content_block_start
+data: {"type":"content_block_start","index":1,"content_block":{"type":"server_tool_use","id":"srvtoolu_014h","name":"web_search","input":{}}}
+
+event: content_block_delta
+data: {"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":""}}
+
+event: content_block_delta
+data: {"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\\"query"}}
+
+event: content_block_delta
+data: {"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"\\": \\"weather NYC today\\"}"}}
+
+event: content_block_stop
+data: {"type":"content_block_stop","index":1}
+
+event: content_block_start
+data: {"type":"content_block_start","index":2,"content_block":{"type":"web_search_tool_result","tool_use_id":"srvtoolu_014h","content":[{"type":"web_search_result","title":"Weather in New York City","url":"https://example.com/nyc","encrypted_content":"Ev0DCioIAxgC","page_age":null}]}}
+
+event: content_block_stop
+data: {"type":"content_block_stop","index":2}
+
+event: content_block_start
+data: {"type":"content_block_start","index":3,"content_block":{"type":"text","text":""}}
+
+event: content_block_delta
+data: {"type":"content_block_delta","index":3,"delta":{"type":"citations_delta","citation":{"type":"web_search_result_location","cited_text":"Sunny, 75F","url":"https://example.com/nyc","title":"Weather in New York City","encrypted_index":"Eo8BCioI"}}}
+
+event: content_block_delta
+data: {"type":"content_block_delta","index":3,"delta":{"type":"text_delta","text":"It is sunny, 75F."}}
+
+event: content_block_stop
+data: {"type":"content_block_stop","index":3}
+
+event: message_delta
+data: {"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":510,"server_tool_use":{"web_search_requests":1}}}
+
+event: message_stop
+data: {"type":"message_stop"}
+
+"""
+
+
+def _frames_parsed(body: bytes, cut: int) -> list[Event]:
+    from any2api.sse import SSEDecoder
+
+    p = MessageStreamParser("claude")
+    d = SSEDecoder()
+    out: list[Event] = []
+    for chunk in (body[:cut], body[cut:]):
+        for fr in d.feed(chunk):
+            out += p.feed_frame(fr)
+    for fr in d.close():
+        out += p.feed_frame(fr)
+    return out + p.close()
+
+
+@pytest.mark.parametrize("cut", [0, 700, 1500, len(WEB_SEARCH_SSE)])
+def test_server_tool_blocks_stream_into_whole_server_tool_parts(cut: int) -> None:
+    from any2api.core.parts import ServerToolCallPart, ServerToolResultPart
+
+    events = _frames_parsed(WEB_SEARCH_SSE, cut)
+    resp = accumulate(events)
+    call, result = resp.parts[1], resp.parts[2]
+    assert isinstance(call, ServerToolCallPart)
+    assert isinstance(result, ServerToolResultPart)
+    assert (call.id, call.name, call.wire) == ("srvtoolu_014h", "web_search", "anthropic_messages")
+    assert call.data == {"type": "server_tool_use", "id": "srvtoolu_014h", "name": "web_search",
+                         "input": {"query": "weather NYC today"}}  # fmt: skip
+    assert result.tool_call_id == "srvtoolu_014h"
+    assert result.wire == "anthropic_messages"
+    assert result.data["type"] == "web_search_tool_result"
+    assert result.data["content"][0]["url"] == "https://example.com/nyc"
+    assert [p.kind for p in resp.parts] == ["text", "server_tool_call", "server_tool_result", "text"]
+    assert resp.text() == "I'll check the weather.It is sunny, 75F."
+    assert resp.parts[3].provider_details == {"anthropic": {"citations": [
+        {"type": "web_search_result_location", "cited_text": "Sunny, 75F", "url": "https://example.com/nyc",
+         "title": "Weather in New York City", "encrypted_index": "Eo8BCioI"}]}}  # fmt: skip
+    assert resp.finish_reason == "stop"
+    # whole parts: no deltas; every part started and ended once, in order
+    idx = [e.index for e in events if isinstance(e, PartStart)]
+    assert idx == [0, 1, 2, 3]
+    assert [e.index for e in events if isinstance(e, PartEnd)] == idx
+    assert not any(isinstance(e, PartDelta) and e.index in (1, 2) for e in events)
+
+
+def test_server_tool_blocks_of_a_whole_message_and_back_into_a_request() -> None:
+    from any2api.core.parts import ServerToolCallPart, ServerToolResultPart
+
+    call_block = {
+        "type": "server_tool_use",
+        "id": "srvtoolu_1",
+        "name": "web_search",
+        "input": {"query": "q"},
+    }
+    result_block = {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_1",
+                    "content": [{"type": "web_search_result", "url": "https://example.com", "title": "t",
+                                 "encrypted_content": "E"}]}  # fmt: skip
+    mcp_call = {
+        "type": "mcp_tool_use",
+        "id": "mcptoolu_1",
+        "name": "echo",
+        "server_name": "s",
+        "input": {"m": 1},
+    }
+    mcp_result = {"type": "mcp_tool_result", "tool_use_id": "mcptoolu_1", "is_error": False,
+                  "content": [{"type": "text", "text": "1"}]}  # fmt: skip
+    obj = {"id": "msg_1", "model": "c", "content": [call_block, result_block, mcp_call, mcp_result,
+           {"type": "text", "text": "done"}], "stop_reason": "end_turn", "usage": {"input_tokens": 1, "output_tokens": 2}}  # fmt: skip
+    resp = accumulate(message_events(obj, "c"))
+    assert [type(p) for p in resp.parts[:4]] == [ServerToolCallPart, ServerToolResultPart] * 2
+    assert [p.data for p in resp.parts[:4]] == [call_block, result_block, mcp_call, mcp_result]  # type: ignore[union-attr]
+    assert resp.parts[2].name == "echo"  # type: ignore[union-attr]
+    # the next turn carries them back to Anthropic exactly as they came
+    req = ChatRequest(model="c", messages=[Message("user", [TextPart("q")]), Message("assistant", resp.parts),
+                                           Message("user", [TextPart("more")])])  # fmt: skip
+    body = build_body(req, "c")
+    assert body["messages"][1]["content"] == [call_block, result_block, mcp_call, mcp_result,
+                                              {"type": "text", "text": "done"}]  # fmt: skip
+    # an OpenAI client gets the answer without them
+    msg = json.loads(render_response(resp, ChatRequest(model="c", messages=[])))["choices"][0]["message"]
+    assert msg["content"] == "done"
+
+
+def test_server_tool_input_that_is_not_json_is_an_upstream_error() -> None:
+    p = MessageStreamParser("c")
+    p.feed({"type": "message_start", "message": {"id": "msg_1"}})
+    p.feed({"type": "content_block_start", "index": 0,
+            "content_block": {"type": "server_tool_use", "id": "s", "name": "web_search", "input": {}}})  # fmt: skip
+    p.feed(
+        {
+            "type": "content_block_delta",
+            "index": 0,
+            "delta": {"type": "input_json_delta", "partial_json": "{"},
+        }
+    )
+    with pytest.raises(GatewayError, match="not JSON"):
+        p.feed({"type": "content_block_stop", "index": 0})

@@ -37,7 +37,8 @@ def test_check_names_the_bad_field(tmp_path: Path):
     bad.write_text(text)
     r = invoke("check", str(bad))
     assert r.exit_code == 2
-    assert "providers[0].response.format" in r.output and "must be one of" in r.output
+    assert "providers[0].response.format" in r.output
+    assert "must be one of" in r.output
 
 
 def test_try_prints_the_raw_exchange_beside_the_translation(sims: HttpSims, tmp_path: Path):
@@ -53,11 +54,15 @@ def test_try_prints_the_raw_exchange_beside_the_translation(sims: HttpSims, tmp_
                "--tools", str(tools), "--temperature", "0.2")  # fmt: skip
     assert r.exit_code == 0, r.output
     out = r.output
-    assert "POST http://127.0.0.1:" in out and "/api/ai" in out  # the request
+    assert "POST http://127.0.0.1:" in out
+    assert "/api/ai" in out
     assert '"temperature": 0.2' in out
-    assert "HTTP 200" in out and "data: [DONE]" in out  # the raw response
-    assert "[reasoning]" in out and "need weather" in out  # the translation
-    assert "[tool call] get_weather" in out and '{"city":"Rome"}' in out
+    assert "HTTP 200" in out
+    assert "data: [DONE]" in out
+    assert "[reasoning]" in out
+    assert "need weather" in out
+    assert "[tool call] get_weather" in out
+    assert '{"city":"Rome"}' in out
     assert "finish: tool_calls" in out
 
 
@@ -69,7 +74,8 @@ def test_try_masks_secrets_and_reports_errors(sims: HttpSims):
     assert r.exit_code == 1
     assert "plain-secret" not in r.output
     assert "X-Api-Key: ***" in r.output
-    assert "error: quota_exceeded (HTTP 429" in r.output and "Daily usage limit exceeded" in r.output
+    assert "error: quota_exceeded (HTTP 429" in r.output
+    assert "Daily usage limit exceeded" in r.output
 
 
 def test_try_picks_a_provider_from_a_full_config(sims: HttpSims, tmp_path: Path):
@@ -88,6 +94,8 @@ def test_check_warns_when_emulated_tools_could_not_reach_the_model(tmp_path: Pat
         'request: {url: "https://up.example/x", body: {q: "{{ prompt }}"}}\nresponse: {format: json, text: t}\n'
     )
     r = invoke("check", str(spec))
-    assert r.exit_code == 0 and "warning:" in r.output and "system prompt" in r.output
+    assert r.exit_code == 0
+    assert "warning:" in r.output
+    assert "system prompt" in r.output
     spec.write_text(spec.read_text().replace('q: "{{ prompt }}"', 'q: "{{ prompt }}", s: "{{ system }}"'))
     assert "warning:" not in invoke("check", str(spec)).output

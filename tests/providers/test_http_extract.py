@@ -29,7 +29,8 @@ def test_json_body():
 def test_json_body_that_is_not_json():
     with pytest.raises(GatewayError) as e:
         read(ResponseRules("json", Rule(text=(P("t"),))), b"<html>rate limited</html>")
-    assert e.value.code == "upstream_bad_response" and "<html>" in e.value.message
+    assert e.value.code == "upstream_bad_response"
+    assert "<html>" in e.value.message
 
 
 def test_sse_done_marker_stops_reading():
@@ -80,9 +81,9 @@ def test_ndjson_with_partial_lines_and_usage():
     pieces = read(rules, body, step=5)
     assert "".join(p.text or "" for p in pieces) == "ab"
     last = pieces[-1]
-    assert (
-        last.done and last.usage is not None and (last.usage.input_tokens, last.usage.output_tokens) == (3, 4)
-    )
+    assert last.done
+    assert last.usage is not None
+    assert (last.usage.input_tokens, last.usage.output_tokens) == (3, 4)
 
 
 def test_invalid_event_is_an_error_or_ignored():
@@ -96,7 +97,8 @@ def test_invalid_event_is_an_error_or_ignored():
 def test_error_path_keeps_the_raw_event():
     rules = ResponseRules("sse", Rule(text=(P("t"),), error=(P("error"),)))
     (p,) = read(rules, b'data: {"error": {"message": "quota gone", "code": 9}}\n\n')
-    assert p.error == "quota gone" and b"quota gone" in p.error_body
+    assert p.error == "quota gone"
+    assert b"quota gone" in p.error_body
 
 
 def test_text_framing_decodes_utf8_across_splits():

@@ -45,7 +45,8 @@ def test_default_keeps_system_as_a_message():
         {"role": "assistant", "content": "a1"},
         {"role": "user", "content": "u2"},
     ]
-    assert c["system"] == "S1" and c["prompt"] == "u2"
+    assert c["system"] == "S1"
+    assert c["prompt"] == "u2"
     assert c["history"] == c["messages"][:3]
 
 
@@ -92,7 +93,8 @@ def test_images_refused_by_default_naming_the_part():
     img = Message("user", [TextPart("look"), ImagePart(url="https://x/y.png")])
     with pytest.raises(GatewayError) as e:
         ctx("{}", chat(("user", "a"), img))
-    assert e.value.status == 400 and e.value.param == "messages[1].content[1]"
+    assert e.value.status == 400
+    assert e.value.param == "messages[1].content[1]"
 
 
 def test_tool_history_refused_when_tools_are_rejected():
@@ -108,12 +110,15 @@ response: {format: json, text: t}
     spec = compile_spec(parse_config(provider_block(spec_text)).providers[0], "providers[0]")
     with pytest.raises(GatewayError) as e:
         build_context(spec, block_tools, "m", ACCOUNT, "")
-    assert e.value.param == "messages[0].content[0]" and e.value.code == "tools_unsupported"
+    assert e.value.param == "messages[0].content[0]"
+    assert e.value.code == "tools_unsupported"
 
 
 def test_only_the_variables_a_spec_uses_are_computed():
     c = ctx("{}", CONVO, body='{model: "{{ model }}"}')
-    assert "messages" not in c and "transcript" not in c and "conversation_id" not in c
+    assert "messages" not in c
+    assert "transcript" not in c
+    assert "conversation_id" not in c
 
 
 def test_conversation_id_is_stable_per_conversation():

@@ -44,7 +44,8 @@ async def test_edgeone_text_reasoning_usage_and_request_shape(sims: HttpSims):
     assert resp.text() == "Hello there, friend."
     assert [p.text for p in resp.parts if isinstance(p, ReasoningPart)] == ["The user greets me."]
     assert resp.finish_reason == "stop"
-    assert resp.usage is not None and (resp.usage.input_tokens, resp.usage.output_tokens) == (21, 9)
+    assert resp.usage is not None
+    assert (resp.usage.input_tokens, resp.usage.output_tokens) == (21, 9)
     assert resp.id == "chatcmpl-sim1"
     # streamed in pieces, reasoning part first
     assert isinstance(events[0], ResponseStart)
@@ -85,14 +86,17 @@ async def test_edgeone_server_error_is_retryable_502(sims: HttpSims):
     sims.script(Reply(status=500, body="boom"))
     with pytest.raises(GatewayError) as e:
         await collect(make_provider(example_config("edgeone")), chat(("user", "hi")))
-    assert e.value.status == 502 and e.value.retryable and "boom" in e.value.message
+    assert e.value.status == 502
+    assert e.value.retryable
+    assert "boom" in e.value.message
 
 
 async def test_stream_cut_midway_ends_with_an_error_event(sims: HttpSims):
     sims.script(Reply(text="a fairly long answer that will be cut", chunk=2, drop_after=4))
     events = await collect(make_provider(example_config("edgeone")), chat(("user", "hi")))
     errs = errors(events)
-    assert len(errs) == 1 and errs[0].code == "upstream_disconnected"
+    assert len(errs) == 1
+    assert errs[0].code == "upstream_disconnected"
     assert isinstance(events[-1], ErrorEvent)
     assert "".join(e.delta for e in events if isinstance(e, PartDelta)) == "a fairly"
 
@@ -145,11 +149,9 @@ async def test_single_emulated_tool_call(sims: HttpSims):
     idx = next(e.index for e in events if isinstance(e, PartStart) and isinstance(e.part, ToolCallPart))
     assert [type(e) for e in events if getattr(e, "index", None) == idx] == [PartStart, PartDelta, PartEnd]
     system = sims.requests[-1].json["messages"][0]
-    assert (
-        system["role"] == "system"
-        and "<tool_call>" in system["content"]
-        and '"get_weather"' in system["content"]
-    )
+    assert system["role"] == "system"
+    assert "<tool_call>" in system["content"]
+    assert '"get_weather"' in system["content"]
 
 
 async def test_parallel_emulated_calls_and_no_stray_whitespace(sims: HttpSims):
@@ -171,7 +173,8 @@ async def test_undeclared_tool_call_stays_text(sims: HttpSims):
     out = '<tool_call>{"name":"delete_all","arguments":{}}</tool_call>'
     sims.script(Reply(text=out))
     resp = await run(make_provider(example_config("edgeone")), chat(("user", "x"), tools=[WEATHER]))
-    assert resp.text() == out and resp.finish_reason == "stop"
+    assert resp.text() == out
+    assert resp.finish_reason == "stop"
 
 
 async def test_multi_turn_history_is_rendered_in_the_convention(sims: HttpSims):
@@ -182,7 +185,8 @@ async def test_multi_turn_history_is_rendered_in_the_convention(sims: HttpSims):
     ]
     sims.script(Reply(text="It is 18C and sunny in Paris."))
     resp = await run(make_provider(example_config("edgeone")), chat(*history, tools=[WEATHER]))
-    assert resp.text() == "It is 18C and sunny in Paris." and resp.finish_reason == "stop"
+    assert resp.text() == "It is 18C and sunny in Paris."
+    assert resp.finish_reason == "stop"
     msgs = sims.requests[-1].json["messages"]
     assert [m["role"] for m in msgs] == ["system", "user", "assistant", "user"]
     assert (
@@ -198,7 +202,8 @@ async def test_tools_reject_mode_refuses_with_400(sims: HttpSims):
     assert text != EXAMPLES_EDGEONE
     with pytest.raises(GatewayError) as e:
         await collect(make_provider(text), chat(("user", "x"), tools=[WEATHER]))
-    assert e.value.status == 400 and e.value.param == "tools"
+    assert e.value.status == 400
+    assert e.value.param == "tools"
     assert sims.requests == []
 
 
@@ -214,7 +219,8 @@ async def test_ollama_ndjson_thinking_options_and_images(sims: HttpSims):
     )
     assert resp.text() == "A red square."
     assert resp.parts[0] == ReasoningPart("Looking at pixels.")
-    assert resp.usage is not None and (resp.usage.input_tokens, resp.usage.output_tokens) == (30, 4)
+    assert resp.usage is not None
+    assert (resp.usage.input_tokens, resp.usage.output_tokens) == (30, 4)
     body = sims.requests[-1].json
     assert body["options"] == {"num_predict": 64, "seed": 7}
     assert body["messages"] == [
@@ -233,7 +239,8 @@ async def test_ollama_refuses_image_links(sims: HttpSims):
     img = Message("user", [TextPart("see"), ImagePart(url="https://example.invalid/cat.png")])
     with pytest.raises(GatewayError) as e:
         await collect(make_provider(example_config("ollama")), chat(("user", "a"), ("assistant", "b"), img))
-    assert e.value.status == 400 and e.value.param == "messages[2].content[1]"
+    assert e.value.status == 400
+    assert e.value.param == "messages[2].content[1]"
     assert sims.requests == []
 
 
@@ -241,7 +248,8 @@ async def test_ollama_error_line_mid_stream(sims: HttpSims):
     sims.script(Reply(text="partial answer here", error="model runner crashed", error_after=2))
     events = await collect(make_provider(example_config("ollama")), chat(("user", "hi")))
     errs = errors(events)
-    assert len(errs) == 1 and "model runner crashed" in errs[0].message
+    assert len(errs) == 1
+    assert "model runner crashed" in errs[0].message
     assert "".join(e.delta for e in events if isinstance(e, PartDelta)) == "partial "
 
 
@@ -249,7 +257,9 @@ async def test_ollama_error_before_any_output_raises(sims: HttpSims):
     sims.script(Reply(text="never sent", error="out of memory", error_after=0))
     with pytest.raises(GatewayError) as e:
         await collect(make_provider(example_config("ollama")), chat(("user", "hi")))
-    assert e.value.kind == "upstream" and "out of memory" in e.value.message and e.value.retryable
+    assert e.value.kind == "upstream"
+    assert "out of memory" in e.value.message
+    assert e.value.retryable
 
 
 async def test_ollama_unknown_model(sims: HttpSims):
@@ -304,7 +314,8 @@ async def test_plain_json_unmatched_error_keeps_the_message(sims: HttpSims):
     sims.script(Reply(error="backend on fire"))
     with pytest.raises(GatewayError) as e:
         await collect(make_provider(example_config("plain-json")), chat(("user", "hi")))
-    assert e.value.status == 502 and "backend on fire" in e.value.message
+    assert e.value.status == 502
+    assert "backend on fire" in e.value.message
 
 
 async def test_plain_json_missing_key_is_an_auth_failure(sims: HttpSims, monkeypatch: pytest.MonkeyPatch):
@@ -312,7 +323,8 @@ async def test_plain_json_missing_key_is_an_auth_failure(sims: HttpSims, monkeyp
     prov = make_provider(example_config("plain-json"))
     with pytest.raises(GatewayError) as e:
         await collect(prov, chat(("user", "hi")))
-    assert e.value.upstream_status == 401 and "bad api key" in e.value.message
+    assert e.value.upstream_status == 401
+    assert "bad api key" in e.value.message
     assert "X-Api-Key" not in sims.requests[-1].headers  # unset header left out, not sent empty
 
 
@@ -398,7 +410,8 @@ response: {{format: sse, text: "choices[0].message.nothing"}}
 """
     with pytest.raises(GatewayError) as e:
         await collect(make_provider(provider_block(spec)), chat(("user", "hi")))
-    assert e.value.code == "upstream_bad_response" and "response.text" in e.value.message
+    assert e.value.code == "upstream_bad_response"
+    assert "response.text" in e.value.message
 
 
 async def test_non_json_event_is_an_error_unless_ignored(sims: HttpSims):

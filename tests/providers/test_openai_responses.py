@@ -41,19 +41,23 @@ def test_openai_stream_reasoning_and_call():
     resp = accumulate(events)
     assert [p.kind for p in resp.parts] == ["reasoning", "tool_call"]
     rs, call = resp.parts
-    assert isinstance(rs, ReasoningPart) and rs.provider_details["openai_responses"][
-        "encrypted_content"
-    ].startswith("gAAAA")
+    assert isinstance(rs, ReasoningPart)
+    assert rs.provider_details["openai_responses"]["encrypted_content"].startswith("gAAAA")
     assert rs.provider_details["openai_responses"]["id"].startswith("rs_")
-    assert isinstance(call, ToolCallPart) and (call.id, call.name, call.arguments) == (
-        "call_CWXgs68YprAjp6t0371hiPOI", "final_result", '{"result":6666}')  # fmt: skip
+    assert isinstance(call, ToolCallPart)
+    assert (call.id, call.name, call.arguments) == (
+        "call_CWXgs68YprAjp6t0371hiPOI",
+        "final_result",
+        '{"result":6666}',
+    )
     assert resp.finish_reason == "tool_calls"
     assert (resp.usage.input_tokens, resp.usage.output_tokens, resp.usage.reasoning_tokens) == (53, 469, 448)
 
 
 def test_openai_text_stream():
     resp = accumulate(_parse_sse("openai/responses-stream-text.sse"))
-    assert resp.text() == "The capital of France is Paris." and resp.finish_reason == "stop"
+    assert resp.text() == "The capital of France is Paris."
+    assert resp.finish_reason == "stop"
     assert resp.parts[0].provider_details["openai_responses"]["id"].startswith("msg_")
 
 
@@ -61,7 +65,8 @@ def test_deepseek_reasoning_text_stream():
     resp = accumulate(_parse_sse("deepseek/responses-stream-reasoning-function-call.sse"))
     rs, call = resp.parts
     assert rs.text == "The user asks about temperature in Tokyo. I'll call the tool."
-    assert call.name == "get_temperature" and json.loads(call.arguments) == {"city": "Tokyo"}
+    assert call.name == "get_temperature"
+    assert json.loads(call.arguments) == {"city": "Tokyo"}
 
 
 def test_summary_chunks_and_the_error_stream():
@@ -82,7 +87,8 @@ def test_summary_chunks_and_the_error_stream():
     ):
         events += p.feed(json.loads(ev.data))
     err = next(e for e in events if isinstance(e, ErrorEvent)).error
-    assert err.kind == "quota_exceeded" and "quota" in err.message
+    assert err.kind == "quota_exceeded"
+    assert "quota" in err.message
 
 
 def test_non_streamed_response():
@@ -90,7 +96,8 @@ def test_non_streamed_response():
     resp = accumulate(response_events(obj, "m"))
     assert [p.kind for p in resp.parts] == ["reasoning", "text"]
     assert resp.parts[0].text.startswith("**Reporting final result**")
-    assert resp.text().endswith("Final result: 570") and resp.usage.reasoning_tokens == 128
+    assert resp.text().endswith("Final result: 570")
+    assert resp.usage.reasoning_tokens == 128
 
 
 def test_body_from_a_chat_client():
@@ -116,10 +123,12 @@ def test_body_from_a_chat_client():
     assert body["tools"] == [{"type": "function", "name": "f", "description": None,
                               "parameters": {"type": "object"}, "strict": False}]  # fmt: skip
     assert body["tool_choice"] == {"type": "function", "name": "f"}
-    assert body["max_output_tokens"] == 50 and body["stream"] is True
+    assert body["max_output_tokens"] == 50
+    assert body["stream"] is True
     assert body["reasoning"] == {"effort": "low", "summary": "auto"}
     assert body["text"] == {"format": {"type": "json_schema", "name": "n", "schema": {"type": "object"}}}
-    assert body["store"] is False and body["include"] == ["reasoning.encrypted_content"]
+    assert body["store"] is False
+    assert body["include"] == ["reasoning.encrypted_content"]
 
 
 def test_body_from_an_anthropic_client_with_tool_results_in_user_turns():
@@ -146,7 +155,8 @@ def test_body_from_a_responses_client_keeps_its_fields():
         "tools": [{"type": "custom", "name": "apply_patch"}, {"type": "web_search"}], "store": False,
         "include": ["reasoning.encrypted_content"], "prompt_cache_key": "k", "text": {"verbosity": "low"}})  # fmt: skip
     body = build_body(req, "gpt-5")
-    assert body["model"] == "gpt-5" and body["instructions"] == "be nice"
+    assert body["model"] == "gpt-5"
+    assert body["instructions"] == "be nice"
     assert body["input"] == [
         {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hi"}]},
         {"type": "reasoning", "id": "rs_1", "summary": [], "encrypted_content": "gAAAAB-openai"},
@@ -155,7 +165,9 @@ def test_body_from_a_responses_client_keeps_its_fields():
         {"type": "web_search_call", "id": "ws_1", "status": "completed"},
     ]  # fmt: skip
     assert body["tools"] == [{"type": "custom", "name": "apply_patch"}, {"type": "web_search"}]
-    assert body["store"] is False and body["prompt_cache_key"] == "k" and body["text"] == {"verbosity": "low"}
+    assert body["store"] is False
+    assert body["prompt_cache_key"] == "k"
+    assert body["text"] == {"verbosity": "low"}
     assert not any(k.startswith("_") for k in body)
 
 
@@ -165,7 +177,8 @@ def test_namespaced_hub_tools_are_grouped_again():
             {"type": "function", "name": "a"}, {"type": "function", "name": "b"}]}]})  # fmt: skip
     req.origin = "openai_chat"  # as if another dialect had sent these hub tools
     body = build_body(req, "m")
-    assert body["tools"][0]["type"] == "namespace" and [t["name"] for t in body["tools"][0]["tools"]] == [
+    assert body["tools"][0]["type"] == "namespace"
+    assert [t["name"] for t in body["tools"][0]["tools"]] == [
         "a",
         "b",
     ]
@@ -177,7 +190,8 @@ def test_server_tool_parts_of_other_wires_are_refused():
     )
     with pytest.raises(UnsupportedContentError) as e:  # the api answers it with a 400 (unsupported_content)
         build_body(req, "m")
-    assert e.value.param == "messages[0].content[0]" and "anthropic_messages" in str(e.value)
+    assert e.value.param == "messages[0].content[0]"
+    assert "anthropic_messages" in str(e.value)
 
 
 def test_hub_tool_choice_and_reasoning_budget():
@@ -185,7 +199,8 @@ def test_hub_tool_choice_and_reasoning_budget():
                       tool_choice=ToolChoice("required", parallel=False),
                       reasoning=ReasoningConfig(enabled=True, budget_tokens=20000))  # fmt: skip
     body = build_body(req, "m")
-    assert body["tool_choice"] == "required" and body["parallel_tool_calls"] is False
+    assert body["tool_choice"] == "required"
+    assert body["parallel_tool_calls"] is False
     assert body["reasoning"]["effort"] == "high"
 
 

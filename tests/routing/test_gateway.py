@@ -119,10 +119,16 @@ async def test_a_retryable_failure_moves_to_the_next_account_and_is_reported() -
     gw = gateway(pool)
     seen = script(gw, "p", lambda acc: fail(BUSY)(acc) if acc.id == a.id else answer("hi")(acc))
     events = await collect(gw)
-    assert seen == [a.id, b.id] and isinstance(events[0], ResponseStart)
+    assert seen == [a.id, b.id]
+    assert isinstance(events[0], ResponseStart)
     sa, sb = pool.state(a.id), pool.state(b.id)
-    assert sa is not None and sa.row.failures == 1 and sa.row.last_error == "busy" and sa.inflight == 0
-    assert sb is not None and sb.row.last_used is not None and sb.inflight == 0
+    assert sa is not None
+    assert sa.row.failures == 1
+    assert sa.row.last_error == "busy"
+    assert sa.inflight == 0
+    assert sb is not None
+    assert sb.row.last_used is not None
+    assert sb.inflight == 0
 
 
 async def test_exhausted_accounts_fall_down_the_chain_with_exclusions() -> None:
@@ -131,7 +137,8 @@ async def test_exhausted_accounts_fall_down_the_chain_with_exclusions() -> None:
     script(gw, "p", fail(BUSY))
     seen_q = script(gw, "q", answer("from q"))
     events = await collect(gw)
-    assert seen_q == ["q1"] and isinstance(events[-1], Finish)
+    assert seen_q == ["q1"]
+    assert isinstance(events[-1], Finish)
     assert pool.calls == [
         ("p", frozenset(), None),
         ("p", frozenset({"p1"}), None),
@@ -149,7 +156,8 @@ async def test_a_client_error_is_never_retried() -> None:
     seen_q = script(gw, "q", answer("x"))
     with pytest.raises(GatewayError) as ei:
         await collect(gw)
-    assert ei.value is bad and seen_q == []
+    assert ei.value is bad
+    assert seen_q == []
     assert pool.released == [("p1", bad)]
 
 
@@ -164,7 +172,8 @@ async def test_a_failure_after_the_first_event_ends_the_stream_without_retry() -
 
     script(gw, "p", half)
     events = await collect(gw)
-    assert isinstance(events[-1], ErrorEvent) and len(pool.calls) == 1
+    assert isinstance(events[-1], ErrorEvent)
+    assert len(pool.calls) == 1
     assert pool.released == [("p1", broken)]  # the account still hears how it went
 
 
@@ -174,7 +183,8 @@ async def test_when_no_route_has_an_account_the_first_lease_error_is_raised() ->
     gw = gateway(pool)
     with pytest.raises(GatewayError) as ei:
         await collect(gw)
-    assert ei.value.code == "no_account" and "'p'" in ei.value.message
+    assert ei.value.code == "no_account"
+    assert "'p'" in ei.value.message
 
 
 async def test_the_pin_reaches_every_lease() -> None:
@@ -183,7 +193,8 @@ async def test_the_pin_reaches_every_lease() -> None:
     script(gw, "p", fail(BUSY))
     script(gw, "q", answer("x"))
     await collect(gw, pin="acc_x")
-    assert {c[2] for c in pool.calls} == {"acc_x"} and len(pool.calls) == 4
+    assert {c[2] for c in pool.calls} == {"acc_x"}
+    assert len(pool.calls) == 4
 
 
 async def test_a_pin_of_the_second_routes_account_skips_the_first_route() -> None:
@@ -194,7 +205,8 @@ async def test_a_pin_of_the_second_routes_account_skips_the_first_route() -> Non
     seen_p = script(gw, "p", answer("p"))
     seen_q = script(gw, "q", answer("q"))
     await collect(gw, pin=q.id)
-    assert seen_p == [] and seen_q == [q.id]
+    assert seen_p == []
+    assert seen_q == [q.id]
 
 
 class _Response:
@@ -223,8 +235,10 @@ async def test_forward_releases_a_failed_attempt_and_hands_back_the_lease_of_the
 
     gw.providers["p"].forward = forward  # type: ignore[method-assign]
     fwd = await gw.forward(gw.router.resolve("chain"), {"model": "chain"}, False, None, pin="p2")
-    assert sent == ["p1", "p2"] and fwd.account.id == "p2"
-    assert pool.calls[0][2] == "p2" and pool.released == [("p1", BUSY)]
+    assert sent == ["p1", "p2"]
+    assert fwd.account.id == "p2"
+    assert pool.calls[0][2] == "p2"
+    assert pool.released == [("p1", BUSY)]
     await fwd.release(None)
     assert pool.released == [("p1", BUSY), ("p2", None)]
 
@@ -251,4 +265,5 @@ async def test_usage_goes_to_every_sink_and_a_failing_sink_breaks_nothing() -> N
     gw = gateway(RecordingPool(), sinks=(broken, got.append))
     rec = UsageRecord(Client("k"), "chain", "p", "p1", None, 1.0, 200)
     gw.record(rec)
-    assert got == [rec] and gw.usage_sinks == (broken, got.append)
+    assert got == [rec]
+    assert gw.usage_sinks == (broken, got.append)

@@ -34,8 +34,11 @@ def test_success_notes_the_use_and_clears_failures() -> None:
 def test_rejected_credentials_disable(err: GatewayError) -> None:
     r = rec()
     assert judge(r, err, S, NOW) is Change.DISABLED
-    assert not r.enabled and r.disabled_by == "health" and r.disabled_reason == r.last_error
-    assert r.disabled_reason is not None and r.disabled_reason.endswith(": no")
+    assert not r.enabled
+    assert r.disabled_by == "health"
+    assert r.disabled_reason == r.last_error
+    assert r.disabled_reason is not None
+    assert r.disabled_reason.endswith(": no")
 
 
 @pytest.mark.parametrize(
@@ -50,7 +53,9 @@ def test_rejected_credentials_disable(err: GatewayError) -> None:
 def test_rate_limits_cool_down(err: GatewayError, wait: float) -> None:
     r = rec()
     assert judge(r, err, S, NOW) is Change.COOLED
-    assert r.cooldown_until == NOW + wait and r.last_error == err.message and r.failures == 0
+    assert r.cooldown_until == NOW + wait
+    assert r.last_error == err.message
+    assert r.failures == 0
 
 
 def test_a_longer_cooldown_is_never_shortened() -> None:
@@ -62,7 +67,8 @@ def test_a_longer_cooldown_is_never_shortened() -> None:
 def test_upstream_failures_back_off_exponentially_past_the_threshold() -> None:
     r = rec()
     err = GatewayError("upstream", "HTTP 500", upstream_status=500)
-    assert judge(r, err, S, NOW) is Change.NOTED and r.cooldown_until is None
+    assert judge(r, err, S, NOW) is Change.NOTED
+    assert r.cooldown_until is None
     waits = []
     for _ in range(6):
         assert judge(r, err, S, NOW) is Change.COOLED
@@ -83,10 +89,13 @@ def test_the_requests_own_faults_leave_the_account_alone(kind: str) -> None:
 def test_a_good_probe_restores_only_what_health_took_away() -> None:
     by_health = rec(enabled=False, disabled_by="health", disabled_reason="x", cooldown_until=NOW, failures=3)
     assert judge_probe(by_health, ProbeResult(True)) is Change.RESTORED
-    assert by_health.enabled and by_health.disabled_by is None and by_health.cooldown_until is None
+    assert by_health.enabled
+    assert by_health.disabled_by is None
+    assert by_health.cooldown_until is None
     by_admin = rec(enabled=False, disabled_by="admin")
     judge_probe(by_admin, ProbeResult(True))
-    assert not by_admin.enabled and by_admin.disabled_by == "admin"
+    assert not by_admin.enabled
+    assert by_admin.disabled_by == "admin"
 
 
 def test_a_failed_probe_disables_on_rejected_credentials_and_notes_other_errors() -> None:
@@ -103,5 +112,6 @@ def test_a_failed_probe_disables_on_rejected_credentials_and_notes_other_errors(
     assert by_admin.disabled_by == "admin"
     other = rec()
     assert judge_probe(other, ProbeResult(False, GatewayError("timeout", "slow"))) is Change.NOTED
-    assert other.enabled and other.last_error == "slow"
+    assert other.enabled
+    assert other.last_error == "slow"
     assert judge_probe(rec(), ProbeResult(False)) is Change.NONE

@@ -35,10 +35,12 @@ def test_the_admin_key_pins_an_account_and_other_keys_may_not(
     r = request("POST", gw.url + "/v1/chat/completions", body, {**pin, "Authorization": "Bearer sk-client"})
     assert r.status == 403
     err = r.json()["error"]
-    assert err["code"] == "permission_denied" and err["param"] == "x-any2api-account"
+    assert err["code"] == "permission_denied"
+    assert err["param"] == "x-any2api-account"
 
     r = request("POST", gw.url + "/v1/chat/completions", body, {**pin, "x-any2api-account": "acc_nope"})
-    assert r.status == 404 and r.json()["error"]["code"] == "pinned_account_not_found"
+    assert r.status == 404
+    assert r.json()["error"]["code"] == "pinned_account_not_found"
 
     assert chat(gw.url, "sk-client").status == 200  # unpinned requests are unaffected
     assert chat(gw.url, "sk-client").status == 200

@@ -128,11 +128,13 @@ async def test_accounts_carry_their_settings_and_the_providers_proxy(make: Make)
     b = record(proxy="http://own:2", label="bee")
     pool = await make(a, b)
     sa, sb = pool.state(a.id), pool.state(b.id)
-    assert sa is not None and sb is not None
+    assert sa is not None
+    assert sb is not None
     assert sa.account == Account(
         a.id, "p", a.api_key, label=a.id, proxy="http://proxy:1", weight=1, max_inflight=3
     )
-    assert sb.account.proxy == "http://own:2" and sb.account.label == "bee"
+    assert sb.account.proxy == "http://own:2"
+    assert sb.account.label == "bee"
 
 
 # -- exclusion and errors ------------------------------------------------------------------------------
@@ -150,14 +152,18 @@ async def test_exclusion_on_retry_and_the_errors_when_nothing_is_left(make: Make
     lease.release(None)
     with pytest.raises(GatewayError) as tried:
         await pool.acquire("p", frozenset({a.id, b.id}))
-    assert tried.value.code == "no_account_available" and not tried.value.retryable
+    assert tried.value.code == "no_account_available"
+    assert not tried.value.retryable
     assert "failed for this request" in tried.value.message
     with pytest.raises(GatewayError) as disabled:
         await pool.acquire("q")
-    assert disabled.value.code == "no_account_available" and "is disabled" in disabled.value.message
+    assert disabled.value.code == "no_account_available"
+    assert "is disabled" in disabled.value.message
     with pytest.raises(GatewayError) as none:
         await pool.acquire("nobody")
-    assert none.value.code == "no_account" and none.value.kind == "overloaded" and not none.value.retryable
+    assert none.value.code == "no_account"
+    assert none.value.kind == "overloaded"
+    assert not none.value.retryable
 
 
 async def test_accounts_of_unconfigured_providers_are_kept_but_never_served(make: Make) -> None:
@@ -194,7 +200,8 @@ async def test_busy_accounts_queue_requests_first_come_first_served(make: Make) 
     assert order == [0, 1, 2]
     assert (await pool.status())["queue_size"] == 0
     st = pool.state(a.id)
-    assert st is not None and st.inflight == 0
+    assert st is not None
+    assert st.inflight == 0
 
 
 async def test_the_queue_is_bounded_and_waits_time_out_with_429_and_retry_after(make: Make) -> None:
@@ -207,13 +214,16 @@ async def test_the_queue_is_bounded_and_waits_time_out_with_429_and_retry_after(
         await pool.acquire("p")
     e = full.value
     assert (e.kind, e.code, e.status) == ("rate_limit", "queue_full", 429)
-    assert e.retry_after is not None and e.retry_after >= 1
+    assert e.retry_after is not None
+    assert e.retry_after >= 1
     assert "2 requests are waiting" in e.message
     for t in waiting:
         with pytest.raises(GatewayError) as timed_out:
             await t
-        assert timed_out.value.code == "queue_timeout" and timed_out.value.status == 429
-        assert timed_out.value.retry_after is not None and timed_out.value.retry_after >= 1
+        assert timed_out.value.code == "queue_timeout"
+        assert timed_out.value.status == 429
+        assert timed_out.value.retry_after is not None
+        assert timed_out.value.retry_after >= 1
     for h in held:
         h.release(None)
     assert (await pool.status())["queue_size"] == 0
@@ -230,7 +240,8 @@ async def test_retry_after_estimates_from_hold_time_and_queue_length(make: Make)
     with pytest.raises(GatewayError) as ei:
         await pool.acquire("p")
     # mean hold 3.5 s, one slot, nobody waiting yet: 4 s
-    assert ei.value.code == "queue_full" and ei.value.retry_after == 4
+    assert ei.value.code == "queue_full"
+    assert ei.value.retry_after == 4
 
 
 async def test_a_cancelled_waiter_leaves_no_trace(make: Make) -> None:
@@ -244,7 +255,8 @@ async def test_a_cancelled_waiter_leaves_no_trace(make: Make) -> None:
         await t
     held.release(None)
     assert await picks(pool, 1) == [a.id]
-    assert (await pool.status())["queue_size"] == 0 and pool.account_states()[0].inflight == 0
+    assert (await pool.status())["queue_size"] == 0
+    assert pool.account_states()[0].inflight == 0
 
 
 async def test_a_waiter_for_an_excluded_account_does_not_block_the_one_behind(make: Make) -> None:
@@ -257,7 +269,8 @@ async def test_a_waiter_for_an_excluded_account_does_not_block_the_one_behind(ma
     await asyncio.sleep(0.005)
     ha.release(None)  # a frees up: the first waiter excludes it, the second takes it
     got = await asyncio.wait_for(any_one, 1)
-    assert got.account.id == a.id and not wants_b.done()
+    assert got.account.id == a.id
+    assert not wants_b.done()
     hb.release(None)
     assert (await asyncio.wait_for(wants_b, 1)).account.id == b.id
 
@@ -271,7 +284,8 @@ async def test_429_cools_down_until_retry_after_then_the_account_returns(make: M
     lease = await pool.acquire("p")
     lease.release(GatewayError("rate_limit", "slow down", upstream_status=429, retry_after=0.15))
     st = {x["id"]: x for x in (await pool.status())["accounts"]}
-    assert st[a.id]["status"] == "cooling_down" and st[a.id]["cooldown_until"] is not None
+    assert st[a.id]["status"] == "cooling_down"
+    assert st[a.id]["cooldown_until"] is not None
     assert await picks(pool, 3) == [b.id, b.id, b.id]
     await asyncio.sleep(0.2)
     assert set(await picks(pool, 2)) == {a.id, b.id}
@@ -287,8 +301,10 @@ async def test_all_cooling_longer_than_the_queue_timeout_fails_at_once(make: Mak
     with pytest.raises(GatewayError) as ei:
         await pool.acquire("p")
     assert time.monotonic() - t0 < 0.5
-    assert ei.value.code == "accounts_cooling_down" and ei.value.status == 429
-    assert 119 <= (ei.value.retry_after or 0) <= 120 and "(last: quota)" in ei.value.message
+    assert ei.value.code == "accounts_cooling_down"
+    assert ei.value.status == 429
+    assert 119 <= (ei.value.retry_after or 0) <= 120
+    assert "(last: quota)" in ei.value.message
     assert await pool.clear_cooldown(a.id)
     assert await picks(pool, 1) == [a.id]
 
@@ -299,7 +315,8 @@ async def test_a_short_cooldown_waits_in_the_queue_and_is_woken_when_it_ends(mak
     pool.report(account(pool, a.id), GatewayError("rate_limit", "x", upstream_status=429, retry_after=0.1))
     t0 = time.monotonic()
     lease = await pool.acquire("p")
-    assert lease.account.id == a.id and 0.08 <= time.monotonic() - t0 < 2
+    assert lease.account.id == a.id
+    assert 0.08 <= time.monotonic() - t0 < 2
 
 
 async def test_rejected_credentials_disable_and_the_store_learns_it(make: Make) -> None:
@@ -313,12 +330,11 @@ async def test_rejected_credentials_disable_and_the_store_learns_it(make: Make) 
     assert await picks(pool, 3) == [b.id, b.id, b.id]
     await pool.flush()
     row = store.rows[a.id]
-    assert not row.enabled and row.disabled_by == "health"
-    assert (
-        row.disabled_reason is not None
-        and "401" in row.disabled_reason
-        and "invalid api key" in row.disabled_reason
-    )
+    assert not row.enabled
+    assert row.disabled_by == "health"
+    assert row.disabled_reason is not None
+    assert "401" in row.disabled_reason
+    assert "invalid api key" in row.disabled_reason
     assert store.rows[b.id].last_used is not None  # successes are remembered too
 
 
@@ -329,7 +345,10 @@ async def test_abandoned_leases_teach_nothing(make: Make) -> None:
     lease = await pool.acquire("p")
     lease.abandon()
     st = pool.state(a.id)
-    assert st is not None and st.inflight == 0 and not st.dirty and st.row.last_used is None
+    assert st is not None
+    assert st.inflight == 0
+    assert not st.dirty
+    assert st.row.last_used is None
 
 
 async def test_upstream_failures_cool_down_past_the_threshold_and_a_success_resets(make: Make) -> None:
@@ -339,9 +358,12 @@ async def test_upstream_failures_cool_down_past_the_threshold_and_a_success_rese
     assert st is not None
     boom = GatewayError("upstream", "HTTP 502", upstream_status=502)
     (await pool.acquire("p")).release(boom)
-    assert st.row.failures == 1 and st.row.cooldown_until is None and st.row.last_error == "HTTP 502"
+    assert st.row.failures == 1
+    assert st.row.cooldown_until is None
+    assert st.row.last_error == "HTTP 502"
     (await pool.acquire("p")).release(None)
-    assert st.row.failures == 0 and st.row.last_error is None
+    assert st.row.failures == 0
+    assert st.row.last_error is None
     (await pool.acquire("p")).release(boom)
     (await pool.acquire("p")).release(GatewayError("timeout", "slow"))
     assert 9 < (st.row.cooldown_until or 0) - time.time() <= 10
@@ -360,10 +382,14 @@ async def test_a_periodic_retest_brings_back_only_accounts_the_pool_disabled(mak
 
     pool = await make(a, b, probe=probe)
     pool.report(account(pool, a.id), GatewayError("upstream", "bad key", upstream_status=403))
-    assert await pool.retest_disabled() == 1 and tested == [a.id]
+    assert await pool.retest_disabled() == 1
+    assert tested == [a.id]
     sa, sb = pool.state(a.id), pool.state(b.id)
-    assert sa is not None and sa.row.enabled and sa.row.disabled_by is None
-    assert sb is not None and not sb.row.enabled
+    assert sa is not None
+    assert sa.row.enabled
+    assert sa.row.disabled_by is None
+    assert sb is not None
+    assert not sb.row.enabled
     assert set(await picks(pool, 2)) == {a.id}
 
 
@@ -415,7 +441,9 @@ async def test_a_reload_keeps_leases_and_applies_edits(make: Make) -> None:
     store.rows[a.id].label = "renamed"
     await pool.reload()
     st = pool.state(a.id)
-    assert st is not None and st.inflight == 1 and st.account.label == "renamed"
+    assert st is not None
+    assert st.inflight == 1
+    assert st.account.label == "renamed"
     second = await pool.acquire("p")  # room for a second one now
     held.release(None)
     second.release(None)
@@ -449,7 +477,9 @@ async def test_two_pools_share_the_inflight_limit_and_wake_each_other(make: Make
     await asyncio.sleep(0.05)
     assert not waiting.done()  # two sees the slot one holds
     s = await two.status()
-    assert s["shared"] and s["accounts"][0]["in_flight"] == 1 and s["queue_size"] == 1
+    assert s["shared"]
+    assert s["accounts"][0]["in_flight"] == 1
+    assert s["queue_size"] == 1
     held.release(None)
     got = await asyncio.wait_for(waiting, 2)  # woken by one's release event
     assert got.account.id == a.id
@@ -490,4 +520,5 @@ async def test_without_the_shared_state_the_limits_hold_per_instance(make: Make)
     second.release(None)
     await asyncio.sleep(0)
     s = await pool.status()
-    assert not s["shared"] and all(x["in_flight"] == 0 for x in s["accounts"])
+    assert not s["shared"]
+    assert all(x["in_flight"] == 0 for x in s["accounts"])

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests/store/fixtures.py are redefined as parameters)
 """The account pool over the store, on SQLite and Postgres, alone and as two instances sharing Redis."""
 
 from __future__ import annotations
@@ -11,16 +10,6 @@ from contextlib import AsyncExitStack
 from typing import Any
 
 import pytest
-from tests.store.fixtures import (  # noqa: F401
-    anyio_backend,
-    backend,
-    data_dir,
-    namespace,
-    redis_url_or_skip,
-    shared_factory,
-    store,
-    store_url,
-)
 
 from any2api.config import ProviderConfig
 from any2api.core.errors import GatewayError
@@ -85,7 +74,8 @@ async def test_round_robin_spreads_and_releases(store: Store, make_pool: PoolMak
     for _ in range(6):
         async with pool.lease("p") as acc:
             seen.append(acc.id)
-            assert acc.api_key is not None and acc.api_key.startswith("sk-p-")
+            assert acc.api_key is not None
+            assert acc.api_key.startswith("sk-p-")
     assert seen == ids + ids
     assert all(s.inflight == 0 for s in pool.account_states())
 
@@ -123,11 +113,14 @@ async def test_full_queue_and_queue_timeout_answer_429_with_retry_after(
     await asyncio.sleep(0.02)
     with pytest.raises(GatewayError) as full:
         await hold(pool)
-    assert full.value.kind == "rate_limit" and full.value.code == "queue_full"
-    assert full.value.retry_after is not None and full.value.retry_after >= 1
+    assert full.value.kind == "rate_limit"
+    assert full.value.code == "queue_full"
+    assert full.value.retry_after is not None
+    assert full.value.retry_after >= 1
     with pytest.raises(GatewayError) as timed_out:
         await waiting
-    assert timed_out.value.code == "queue_timeout" and timed_out.value.status == 429
+    assert timed_out.value.code == "queue_timeout"
+    assert timed_out.value.status == 429
     assert timed_out.value.retry_after is not None
     await cm.__aexit__(None, None, None)
     assert pool.state(pool.account_states()[0].id).inflight == 0  # type: ignore[union-attr]
@@ -182,9 +175,9 @@ async def test_exclude_and_no_account_errors(store: Store, make_pool: PoolMaker)
         assert acc.id == b
     with pytest.raises(GatewayError) as ei:
         await hold(pool, "p", frozenset({a, b}))
-    assert (
-        ei.value.kind == "overloaded" and ei.value.code == "no_account_available" and not ei.value.retryable
-    )
+    assert ei.value.kind == "overloaded"
+    assert ei.value.code == "no_account_available"
+    assert not ei.value.retryable
     with pytest.raises(GatewayError) as none:
         await hold(pool, "q")
     assert none.value.code == "no_account"
@@ -203,14 +196,15 @@ async def test_401_disables_with_reason_and_persists(store: Store, make_pool: Po
             assert acc.id == b
     await pool.flush()
     row = await store.accounts.get(a)
-    assert row is not None and not row.enabled and row.disabled_by == "health"
-    assert (
-        row.disabled_reason is not None
-        and "401" in row.disabled_reason
-        and "invalid api key" in row.disabled_reason
-    )
+    assert row is not None
+    assert not row.enabled
+    assert row.disabled_by == "health"
+    assert row.disabled_reason is not None
+    assert "401" in row.disabled_reason
+    assert "invalid api key" in row.disabled_reason
     st = {x["id"]: x for x in (await pool.status())["accounts"]}
-    assert st[a]["status"] == "disabled" and st[b]["status"] == "healthy"
+    assert st[a]["status"] == "disabled"
+    assert st[b]["status"] == "healthy"
 
 
 async def test_429_cools_down_until_retry_after_then_returns(store: Store, make_pool: PoolMaker) -> None:
@@ -219,7 +213,8 @@ async def test_429_cools_down_until_retry_after_then_returns(store: Store, make_
     async with pool.lease("p") as acc:
         pool.report(acc, GatewayError("rate_limit", "slow down", upstream_status=429, retry_after=0.3))
     status = {x["id"]: x for x in (await pool.status())["accounts"]}
-    assert status[a]["status"] == "cooling_down" and status[a]["cooldown_until"] is not None
+    assert status[a]["status"] == "cooling_down"
+    assert status[a]["cooldown_until"] is not None
     async with pool.lease("p") as acc:
         assert acc.id == b
     async with pool.lease("p") as acc:
@@ -241,7 +236,8 @@ async def test_all_cooling_longer_than_queue_timeout_is_429_with_their_retry_aft
         pool.report(acc, GatewayError("rate_limit", "quota", upstream_status=429, retry_after=120))
     with pytest.raises(GatewayError) as ei:
         await hold(pool)
-    assert ei.value.code == "accounts_cooling_down" and ei.value.status == 429
+    assert ei.value.code == "accounts_cooling_down"
+    assert ei.value.status == 429
     assert 119 <= (ei.value.retry_after or 0) <= 120
     assert await pool.clear_cooldown(a)
     async with pool.lease("p") as acc:
@@ -270,7 +266,8 @@ async def test_5xx_past_threshold_cools_down_with_backoff_and_success_resets(
     for _ in range(2):
         async with pool.lease("p") as acc:
             pool.report(acc, err)
-    assert st.row.cooldown_until is None and st.row.failures == 2
+    assert st.row.cooldown_until is None
+    assert st.row.failures == 2
     async with pool.lease("p") as acc:
         pool.report(acc, None)
     assert st.row.failures == 0
@@ -286,7 +283,9 @@ async def test_5xx_past_threshold_cools_down_with_backoff_and_success_resets(
     assert (st.row.cooldown_until or 0) - time.time() <= 25  # capped
     await pool.flush()
     row = await store.accounts.get(a)
-    assert row is not None and row.failures == 5 and row.cooldown_until is not None
+    assert row is not None
+    assert row.failures == 5
+    assert row.cooldown_until is not None
 
 
 async def test_client_errors_do_not_count_against_the_account(store: Store, make_pool: PoolMaker) -> None:
@@ -296,7 +295,10 @@ async def test_client_errors_do_not_count_against_the_account(store: Store, make
         async with pool.lease("p") as acc:
             pool.report(acc, GatewayError(kind, "your fault", upstream_status=400))  # type: ignore[arg-type]
     st = pool.state(a)
-    assert st is not None and st.row.enabled and st.row.cooldown_until is None and st.row.failures == 0
+    assert st is not None
+    assert st.row.enabled
+    assert st.row.cooldown_until is None
+    assert st.row.failures == 0
 
 
 async def test_retest_re_enables_only_pool_disabled_accounts(store: Store, make_pool: PoolMaker) -> None:
@@ -314,10 +316,14 @@ async def test_retest_re_enables_only_pool_disabled_accounts(store: Store, make_
     assert await pool.retest_disabled() == 1
     assert tested == [a]
     sa, sb = pool.state(a), pool.state(b)
-    assert sa is not None and sa.row.enabled and sa.row.disabled_reason is None
-    assert sb is not None and not sb.row.enabled
+    assert sa is not None
+    assert sa.row.enabled
+    assert sa.row.disabled_reason is None
+    assert sb is not None
+    assert not sb.row.enabled
     row = await store.accounts.get(a)
-    assert row is not None and row.enabled
+    assert row is not None
+    assert row.enabled
 
 
 async def test_failed_probe_with_401_disables(store: Store, make_pool: PoolMaker) -> None:
@@ -330,7 +336,9 @@ async def test_failed_probe_with_401_disables(store: Store, make_pool: PoolMaker
     r = await pool.test(a)
     assert not r.ok
     st = pool.state(a)
-    assert st is not None and not st.row.enabled and st.row.disabled_by == "health"
+    assert st is not None
+    assert not st.row.enabled
+    assert st.row.disabled_by == "health"
 
 
 async def test_pinned_account_is_used_even_when_disabled(store: Store, make_pool: PoolMaker) -> None:
@@ -353,7 +361,10 @@ async def test_reload_keeps_leases_and_applies_edits(store: Store, make_pool: Po
     await store.accounts.update(a, max_inflight=2, label="renamed")
     await pool.reload()
     st = pool.state(a)
-    assert st is not None and st.inflight == 1 and st.row.max_inflight == 2 and st.account.label == "renamed"
+    assert st is not None
+    assert st.inflight == 1
+    assert st.row.max_inflight == 2
+    assert st.account.label == "renamed"
     cm2, _ = await hold(pool)  # room for a second one now
     await cm.__aexit__(None, None, None)
     await cm2.__aexit__(None, None, None)
@@ -382,7 +393,9 @@ async def test_two_instances_share_the_inflight_limit(
     await asyncio.sleep(0.3)
     assert not waiting.done()  # instance two sees the slot taken by instance one
     s = await two.status()
-    assert s["shared"] and s["accounts"][0]["in_flight"] == 1 and s["queue_size"] == 1
+    assert s["shared"]
+    assert s["accounts"][0]["in_flight"] == 1
+    assert s["queue_size"] == 1
     await cm.__aexit__(None, None, None)
     cm2, acc2 = await asyncio.wait_for(waiting, 5)  # woken through Redis
     assert acc2.id == a

@@ -13,7 +13,7 @@ MARKER = re.compile(r"\[\[sim:([A-Za-z0-9_.\-]+)\]\]")
 @dataclass
 class ChatInput:
     dialect: str
-    """``openai`` or ``anthropic``."""
+    """The name of a registered dialect (``openai``, ``anthropic``)."""
     body: dict[str, Any]
     model: str
     stream: bool
@@ -60,53 +60,34 @@ def _last_user_text(messages: list[Any]) -> str:
     return ""
 
 
-def parse_chat(dialect: str, body: Any) -> ChatInput:
+def require_object(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise Invalid("The request body must be a JSON object.")
-    model = body.get("model")
-    if not isinstance(model, str) or not model:
-        if dialect == "anthropic":
-            raise Invalid("model: Field required", "model")
-        raise Invalid("you must provide a model parameter", "model", "missing_required_parameter")
-    messages = body.get("messages")
-    if not isinstance(messages, list):
-        if dialect == "anthropic":
-            raise Invalid("messages: Field required", "messages")
-        raise Invalid("Missing required parameter: 'messages'.", "messages", "missing_required_parameter")
-    if dialect == "anthropic":
-        mt = body.get("max_tokens")
-        if not isinstance(mt, int) or isinstance(mt, bool):
-            raise Invalid("max_tokens: Field required", "max_tokens")
-        if not messages:
-            raise Invalid("messages: at least one message is required", "messages")
-    elif not messages:
-        raise Invalid(
-            "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.",
-            "messages",
-            "empty_array",
-        )
-    stream = body.get("stream") is True
+    return body
+
+
+def chat_input(
+    dialect: str, body: dict[str, Any], model: str, messages: list[Any], wants_reasoning: bool
+) -> ChatInput:
+    """The facts every dialect's ``parse`` derives the same way, once its own checks passed."""
     opts = body.get("stream_options")
-    include_usage = isinstance(opts, dict) and opts.get("include_usage") is True
     texts: list[str] = []
     collect_text(body.get("system"), texts)
     collect_text(messages, texts)
-    thinking = body.get("thinking")
-    if dialect == "anthropic":
-        wants = isinstance(thinking, dict) and thinking.get("type") in ("enabled", "adaptive")
-    else:
-        wants = (
-            "reasoner" in model
-            or body.get("reasoning_effort") not in (None, "none", "minimal")
-            or (isinstance(thinking, dict) and thinking.get("type") == "enabled")
-        )
     return ChatInput(
         dialect=dialect,
         body=body,
         model=model,
-        stream=stream,
-        include_usage=include_usage,
+        stream=body.get("stream") is True,
+        include_usage=isinstance(opts, dict) and opts.get("include_usage") is True,
         prompt_text="\n".join(texts),
         last_user_text=_last_user_text(messages),
-        wants_reasoning=wants,
+        wants_reasoning=wants_reasoning,
     )
+
+
+def parse_chat(dialect: str, body: Any) -> ChatInput:
+    """``body`` checked and read as a chat request of ``dialect`` (a name in the dialect registry)."""
+    from . import dialects
+
+    return dialects.get(dialect).parse(body)

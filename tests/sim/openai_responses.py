@@ -23,6 +23,7 @@ import time
 from typing import Any
 
 from .answer import Totals, totals
+from .dialects import Dialect, RenderContext, register
 from .inbound import ChatInput, Invalid, collect_text
 from .script import (
     Comment,
@@ -348,3 +349,32 @@ def _stream(r: _Render, usage: Any) -> Reply:
     ops.append(r.ev(f"response.{status}", response=r.response(status, usage, incomplete=incomplete)))
     headers = {**SSE_HEADERS, "x-request-id": f"req_sim{r.seq}", **script.headers}
     return Reply(script.status, headers, ops=ops)
+
+
+def _render(script: Script, inp: ChatInput, ctx: RenderContext) -> Reply:
+    return render(script, inp, ctx.seq)
+
+
+def invalid_body(e: Invalid) -> dict[str, Any]:
+    return error_object(e.message, "invalid_request_error", e.code, e.param)
+
+
+def unauthorized_body(api_key: str | None, seq: int) -> dict[str, Any]:
+    shown = (api_key or "")[:6]
+    return error_object(
+        f"Incorrect API key provided: {shown}***. You can find your API key at your account page.",
+        "invalid_request_error",
+        "invalid_api_key",
+    )
+
+
+DIALECT = register(
+    Dialect(
+        name="responses",
+        chat_paths=("/responses",),
+        parse=parse,
+        render=_render,
+        invalid=invalid_body,
+        unauthorized=unauthorized_body,
+    )
+)

@@ -8,6 +8,9 @@ Endpoints (any path prefix):
 * ``GET …/models`` (and ``…/models/{id}``): OpenAI's list format, Anthropic's when the request carries
   ``anthropic-version``.
 
+Each dialect (its chat paths, request checks, renderer, error bodies, other endpoints, model listing) is a
+module registered in ``dialects.py``; the server only dispatches through that registry.
+
 Which answer a chat request gets: a script named by ``[[sim:NAME]]`` in its last user message, else the
 first queued script that matches it, else ``default``, else an echo of the last user text.
 """
@@ -22,15 +25,16 @@ import struct
 import threading
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 from multidict import CIMultiDict
 
-from . import anthropic_messages, fixtures, openai_chat, openai_responses
-from .inbound import ChatInput, Invalid, parse_chat
+from . import anthropic_messages, dialects, fixtures, openai_chat, openai_responses
+from .dialects import RenderContext
+from .inbound import ChatInput, Invalid
 from .script import (
     Comment,
     Delay,
@@ -43,8 +47,10 @@ from .script import (
     ScriptError,
     Text,
 )
-from .wire import CommentFrame, Op, Reply, count_tokens, dumps, encode_op
+from .wire import CommentFrame, Op, Reply, dumps, encode_op
 
+DIALECT_MODULES = (openai_chat, anthropic_messages, openai_responses)
+"""The dialects the simulator speaks; each module registers itself when imported (see dialects.py)."""
 DEFAULT_MODELS = ("sim-gpt", "sim-claude", "deepseek-chat", "deepseek-reasoner")
 _WORDS = re.compile(r"\S+\s*|\s+")
 
@@ -62,7 +68,7 @@ class RecordedRequest:
     """The parsed body (None when it is not JSON)."""
     seq: int
     dialect: str | None = None
-    """``openai`` / ``anthropic`` for chat requests, None otherwise."""
+    """The registered dialect's name for chat requests (``openai`` / ``anthropic``), None otherwise."""
     script: Script | None = None
     """The script that answered (None: built-in answer)."""
     outcome: str | None = None
@@ -258,8 +264,7 @@ class SimServer:
 
     def add_path(self, path: str, dialect: str = "openai") -> None:
         """Serve ``dialect`` (``openai`` / ``anthropic``) at this exact path too, e.g. ``/api/ai``."""
-        if dialect not in ("openai", "anthropic"):
-            raise ValueError(f"unknown dialect {dialect!r}")
+        dialects.get(dialect)  # ValueError for an unknown one
         with self._lock:
             self._paths[path] = dialect
 
@@ -302,8 +307,9 @@ class SimServer:
                 raise AssertionError(f"the simulator got {len(self._requests)} requests, expected {n}")
             return list(self._requests)
 
-    async def wait_for_async(self, n: int = 1, timeout: float = 10.0) -> list[RecordedRequest]:
-        return await asyncio.to_thread(self.wait_for, n, timeout)
+    def wait_for_async(self, n: int = 1, timeout: float = 10.0) -> Awaitable[list[RecordedRequest]]:
+        """``await sim.wait_for_async(n)``: ``wait_for`` in a thread, so the caller's event loop keeps running."""
+        return asyncio.to_thread(self.wait_for, n, timeout)
 
     def clear(self) -> None:
         """Forget requests, queued and named scripts, the default, keys and errors; release hangs.
@@ -362,13 +368,8 @@ class SimServer:
             custom = self._paths.get(path)
         if custom is not None:
             return custom
-        if path.endswith("/chat/completions"):
-            return "openai"
-        if path.endswith("/messages"):
-            return "anthropic"
-        if path.endswith("/responses"):
-            return "responses"
-        return None
+        found = dialects.for_chat_path(path)
+        return found.name if found is not None else None
 
     async def _answer(
         self, request: web.Request, rec: RecordedRequest, gen: int
@@ -390,11 +391,7 @@ class SimServer:
             invalid = Invalid("We could not parse the JSON body of your request.")
         else:
             try:
-                inp = (
-                    openai_responses.parse(rec.json)
-                    if dialect == "responses"
-                    else parse_chat(dialect, rec.json)
-                )
+                inp = dialects.get(dialect).parse(rec.json)
             except Invalid as e:
                 invalid = e
         script: Script | None
@@ -430,88 +427,36 @@ class SimServer:
         keys = self._keys
         if keys is None or rec.api_key in keys:
             return None
-        if dialect == "anthropic":
-            body = anthropic_messages.error_body(
-                "authentication_error", "invalid x-api-key", f"req_sim{rec.seq}"
-            )
-        else:
-            shown = (rec.api_key or "")[:6]
-            body = openai_chat.error_object(
-                f"Incorrect API key provided: {shown}***. You can find your API key at your account page.",
-                "invalid_request_error",
-                "invalid_api_key",
-            )
-        return web.Response(status=401, body=dumps(body).encode(), content_type="application/json")
+        return _json(401, dialects.get(dialect).unauthorized(rec.api_key, rec.seq))
 
     def _invalid(self, dialect: str, e: Invalid) -> web.Response:
-        if dialect == "anthropic":
-            body = anthropic_messages.error_body("invalid_request_error", e.message, "req_sim_invalid")
-        else:
-            body = openai_chat.error_object(e.message, "invalid_request_error", e.code, e.param)
-        return web.Response(status=400, body=dumps(body).encode(), content_type="application/json")
+        return _json(400, dialects.get(dialect).invalid(e))
 
     def _plain(self, rec: RecordedRequest) -> tuple[web.StreamResponse, str]:
-        """Everything that is not a chat request: models, count_tokens, 404."""
+        """Everything that is not a chat request: models, a dialect's other endpoints, 404."""
         path = rec.path
-        now = int(time.time())
         if rec.method == "GET" and ("/models/" in path or path.endswith("/models")):
-            anthropic = "anthropic-version" in rec.headers
-            if path.endswith("/models"):
-                if anthropic:
-                    data = [
-                        {"type": "model", "id": m, "display_name": m, "created_at": "2025-01-01T00:00:00Z"}
-                        for m in self.models
-                    ]
-                    body: dict[str, Any] = {
-                        "data": data,
-                        "has_more": False,
-                        "first_id": self.models[0] if self.models else None,
-                        "last_id": self.models[-1] if self.models else None,
-                    }
-                else:
-                    body = {
-                        "object": "list",
-                        "data": [
-                            {"id": m, "object": "model", "created": now, "owned_by": "sim"}
-                            for m in self.models
-                        ],
-                    }
-                return web.Response(body=dumps(body).encode(), content_type="application/json"), "complete"
-            model = path.rsplit("/models/", 1)[1]
-            if model in self.models:
-                one: dict[str, Any]
-                if anthropic:
-                    one = {
-                        "type": "model",
-                        "id": model,
-                        "display_name": model,
-                        "created_at": "2025-01-01T00:00:00Z",
-                    }
-                else:
-                    one = {"id": model, "object": "model", "created": now, "owned_by": "sim"}
-                return web.Response(body=dumps(one).encode(), content_type="application/json"), "complete"
-            if anthropic:
-                err = anthropic_messages.error_body("not_found_error", f"model: {model}", "req_sim_404")
-            else:
-                err = openai_chat.error_object(
-                    f"The model `{model}` does not exist or you do not have access to it.",
-                    "invalid_request_error",
-                    "model_not_found",
-                )
-            return web.Response(
-                status=404, body=dumps(err).encode(), content_type="application/json"
-            ), "rejected"
-        if rec.method == "POST" and path.endswith("/messages/count_tokens"):
-            try:
-                inp = parse_chat("anthropic", {**(rec.json or {}), "max_tokens": 1})
-            except (Invalid, TypeError) as e:
-                return self._invalid(
-                    "anthropic", e if isinstance(e, Invalid) else Invalid(str(e))
-                ), "rejected"
-            body = {"input_tokens": max(1, count_tokens(inp.prompt_text))}
-            return web.Response(body=dumps(body).encode(), content_type="application/json"), "complete"
+            return self._models(rec)
+        handler = dialects.route_for(rec.method, path)
+        if handler is not None:
+            status, body = handler(rec)
+            return _json(status, body), "complete" if status < 400 else "rejected"
         err = openai_chat.error_object(f"Invalid URL ({rec.method} {path})", "invalid_request_error")
-        return web.Response(status=404, body=dumps(err).encode(), content_type="application/json"), "rejected"
+        return _json(404, err), "rejected"
+
+    def _models(self, rec: RecordedRequest) -> tuple[web.StreamResponse, str]:
+        d = dialects.for_models(rec)
+        assert d.model_object is not None
+        assert d.model_list is not None
+        assert d.model_missing is not None
+        now = int(time.time())
+        if rec.path.endswith("/models"):
+            body = d.model_list([d.model_object(m, now) for m in self.models], self.models)
+            return _json(200, body), "complete"
+        model = rec.path.rsplit("/models/", 1)[1]
+        if model in self.models:
+            return _json(200, d.model_object(model, now)), "complete"
+        return _json(404, d.model_missing(model)), "rejected"
 
     # --- sending ------------------------------------------------------------------------------------------
 
@@ -542,13 +487,7 @@ class SimServer:
                 **script.headers,
             }
             return Reply(script.status, headers, ops=ops)
-        seq = rec.seq
-        if inp.dialect == "anthropic":
-            reply = anthropic_messages.render(script, inp, seq)
-        elif inp.dialect == "responses":
-            reply = openai_responses.render(script, inp, seq)
-        else:
-            reply = openai_chat.render(script, inp, seq, self.reasoning_field)
+        reply = dialects.get(inp.dialect).render(script, inp, RenderContext(rec.seq, self.reasoning_field))
         if script.content_type is not None:
             reply.headers["Content-Type"] = script.content_type
         return reply
@@ -565,46 +504,56 @@ class SimServer:
                 return web.Response(status=500), gone
         if reply.body is not None:
             return await self._send_body(request, reply, gen)
-        assert reply.ops is not None
         resp = web.StreamResponse(status=reply.status, headers=reply.headers)
         resp.enable_chunked_encoding()
         try:
             await resp.prepare(request)
-            written = 0
-            for op in reply.ops:
-                if isinstance(op, Delay):
-                    gone = await self._pause(request, op.seconds, gen)
-                    if gone is not None:
-                        return resp, gone
-                    continue
-                if isinstance(op, Drop):
-                    self._drop(request, op.reset)
-                    return resp, "dropped"
-                if isinstance(op, Hang):
-                    return resp, await self._hang(request, gen)
-                if written and script.chunk_delay:
-                    gone = await self._pause(request, script.chunk_delay, gen)
-                    if gone is not None:
-                        return resp, gone
-                data = encode_op(op, script.newline, script.space)
-                size = script.write_size
-                if size:
-                    for i in range(0, len(data), size):
-                        await resp.write(data[i : i + size])
-                        await asyncio.sleep(0)
-                else:
-                    await resp.write(data)
-                written += 1
-                if script.drop_after is not None and written >= script.drop_after:
-                    self._drop(request, False)
-                    return resp, "dropped"
-            if script.drop_after is not None and script.drop_after <= 0:
-                self._drop(request, False)
-                return resp, "dropped"
-            await resp.write_eof()
+            outcome = await self._send_ops(request, resp, reply, script, gen)
         except ConnectionError:
             return resp, "client_disconnected"
-        return resp, "complete"
+        return resp, outcome
+
+    async def _send_ops(
+        self, request: web.Request, resp: web.StreamResponse, reply: Reply, script: Script, gen: int
+    ) -> str:
+        """Execute a streamed reply's operations; the outcome."""
+        assert reply.ops is not None
+        written = 0
+        for op in reply.ops:
+            if isinstance(op, Delay):
+                gone = await self._pause(request, op.seconds, gen)
+                if gone is not None:
+                    return gone
+                continue
+            if isinstance(op, Drop):
+                self._drop(request, op.reset)
+                return "dropped"
+            if isinstance(op, Hang):
+                return await self._hang(request, gen)
+            if written and script.chunk_delay:
+                gone = await self._pause(request, script.chunk_delay, gen)
+                if gone is not None:
+                    return gone
+            await self._write(resp, encode_op(op, script.newline, script.space), script.write_size)
+            written += 1
+            if script.drop_after is not None and written >= script.drop_after:
+                self._drop(request, False)
+                return "dropped"
+        if script.drop_after is not None and script.drop_after <= 0:
+            self._drop(request, False)
+            return "dropped"
+        await resp.write_eof()
+        return "complete"
+
+    @staticmethod
+    async def _write(resp: web.StreamResponse, data: bytes, size: int | None) -> None:
+        """Write ``data``, in writes of ``size`` bytes each when given (a chunk per write)."""
+        if not size:
+            await resp.write(data)
+            return
+        for i in range(0, len(data), size):
+            await resp.write(data[i : i + size])
+            await asyncio.sleep(0)
 
     async def _send_body(
         self, request: web.Request, reply: Reply, gen: int
@@ -666,6 +615,10 @@ class SimServer:
             await asyncio.sleep(0.02)
         self._drop(request, False)
         return "hung"
+
+
+def _json(status: int, body: Any) -> web.Response:
+    return web.Response(status=status, body=dumps(body).encode(), content_type="application/json")
 
 
 def _answers_a_model(script: Script) -> bool:

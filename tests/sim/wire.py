@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
@@ -73,14 +74,14 @@ def count_tokens(text: str) -> int:
     return len(_TOKEN.findall(text))
 
 
-_TO_OPENAI = {
+TO_OPENAI = {
     "end_turn": "stop",
     "stop_sequence": "stop",
     "max_tokens": "length",
     "tool_use": "tool_calls",
     "refusal": "content_filter",
 }
-_TO_ANTHROPIC = {
+TO_ANTHROPIC = {
     "stop": "end_turn",
     "length": "max_tokens",
     "tool_calls": "tool_use",
@@ -88,8 +89,11 @@ _TO_ANTHROPIC = {
 }
 
 
-def finish_for(dialect: str, finish: str | None, has_tools: bool, stop_sequence: str | None) -> str:
-    """The script's finish reason in ``dialect``'s vocabulary (unknown values pass through)."""
+def finish_for(
+    vocabulary: Mapping[str, str], finish: str | None, has_tools: bool, stop_sequence: str | None
+) -> str:
+    """The script's finish reason in a dialect's ``vocabulary`` (``TO_OPENAI``, ``TO_ANTHROPIC``: from the
+    other dialect's words; unknown values pass through)."""
     if finish is None:
         if has_tools:
             finish = "tool_calls"
@@ -97,6 +101,4 @@ def finish_for(dialect: str, finish: str | None, has_tools: bool, stop_sequence:
             finish = "stop_sequence"
         else:
             finish = "stop"
-    if dialect == "openai":
-        return _TO_OPENAI.get(finish, finish)
-    return _TO_ANTHROPIC.get(finish, finish)
+    return vocabulary.get(finish, finish)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import anthropic
 import httpx2
 import pytest
@@ -86,7 +88,9 @@ def test_stream_thinking_signature_text_tool_use_and_usage(
         final = stream.get_final_message()
     assert [b.type for b in final.content] == ["thinking", "text", "tool_use"]
     th, tx, tu = final.content
-    assert th.type == "thinking" and tx.type == "text" and tu.type == "tool_use"
+    assert th.type == "thinking"
+    assert tx.type == "text"
+    assert tu.type == "tool_use"
     assert th.thinking == "I should call the weather tool."
     assert th.signature == "EqQBCkYIBxgCKkDsig=="
     assert tx.text == "Let me check."
@@ -240,13 +244,13 @@ def test_html_502_raises_internal_server_error(client: anthropic.Anthropic, sim:
 def test_error_event_inside_a_stream(client: anthropic.Anthropic, sim: SimServer) -> None:
     sim.enqueue(Script([Text(["par", "tial"]), StreamError("Overloaded", "overloaded_error")]))
     texts: list[str] = []
-    with (
-        pytest.raises(anthropic.APIStatusError) as info,
-        client.messages.stream(model="m", max_tokens=10, messages=USER) as stream,
-    ):
-        for e in stream:
-            if e.type == "text":
-                texts.append(e.text)
+
+    def read(manager: Any) -> None:
+        with manager as stream:
+            texts.extend(e.text for e in stream if e.type == "text")
+
+    with pytest.raises(anthropic.APIStatusError) as info:
+        read(client.messages.stream(model="m", max_tokens=10, messages=USER))
     assert texts == ["par", "tial"]
     assert info.value.body == {
         "type": "error",

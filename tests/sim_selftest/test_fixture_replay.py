@@ -16,6 +16,7 @@ from openai.types.chat import ChatCompletionMessageFunctionToolCall, ChatComplet
 
 from tests.sim import FIXTURES_DIR, Script, SimServer
 from tests.sim.fixtures import error_status, split_sse
+from tests.sim.fold import FoldedCall, fold_anthropic, fold_openai_choices, sse_frames
 from tests.sim_selftest.raw_http import request
 
 
@@ -69,68 +70,15 @@ def file_payloads(rel: str) -> list[tuple[str | None, str]]:
     raw = (FIXTURES_DIR / rel).read_bytes()
     if rel.endswith(".chunks.txt"):
         return [(None, ln) for ln in raw.decode().splitlines() if ln.strip()]
-    out: list[tuple[str | None, str]] = []
-    for piece in raw.decode().replace("\r\n", "\n").split("\n\n"):
-        name, data = None, []
-        for ln in piece.split("\n"):
-            if ln.startswith("event:"):
-                name = ln[6:].strip()
-            elif ln.startswith("data:"):
-                data.append(ln[5:].removeprefix(" "))
-        if data:
-            out.append((name, "\n".join(data)))
-    return out
+    return sse_frames(raw)
 
 
-def fold_chat(chunks: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+def fold_chat(chunks: list[Any]) -> dict[int, tuple[str, str, str, list[FoldedCall], str | None]]:
     """Per choice: the joined content / refusal / reasoning, the tool calls and the finish reason."""
-    out: dict[int, dict[str, Any]] = {}
-    for c in chunks:
-        for ch in c.get("choices") or []:
-            st = out.setdefault(
-                ch["index"], {"content": "", "refusal": "", "reasoning": "", "tools": {}, "finish": None}
-            )
-            d = ch.get("delta") or {}
-            st["content"] += d.get("content") or ""
-            st["refusal"] += d.get("refusal") or ""
-            st["reasoning"] += d.get("reasoning_content") or d.get("reasoning") or ""
-            for tc in d.get("tool_calls") or []:
-                t = st["tools"].setdefault(tc["index"], {"id": None, "name": None, "arguments": ""})
-                t["id"] = tc.get("id") or t["id"]
-                fn = tc.get("function") or {}
-                t["name"] = fn.get("name") or t["name"]
-                t["arguments"] += fn.get("arguments") or ""
-            if ch.get("finish_reason"):
-                st["finish"] = ch["finish_reason"]
-    return out
-
-
-def fold_messages(events: list[dict[str, Any]]) -> dict[str, Any]:
-    blocks: dict[int, dict[str, Any]] = {}
-    stop = None
-    for e in events:
-        t = e["type"]
-        if t == "content_block_start":
-            blocks[e["index"]] = {**e["content_block"], "json": ""}
-        elif t == "content_block_delta":
-            b, d = blocks[e["index"]], e["delta"]
-            if d["type"] == "text_delta":
-                b["text"] += d["text"]
-            elif d["type"] == "thinking_delta":
-                b["thinking"] += d["thinking"]
-            elif d["type"] == "signature_delta":
-                b["signature"] = b.get("signature", "") + d["signature"]
-            elif d["type"] == "input_json_delta":
-                b["json"] += d["partial_json"]
-            else:
-                raise AssertionError(f"unexpected delta {d['type']}")
-        elif t == "message_delta":
-            stop = e["delta"]["stop_reason"]
-    for b in blocks.values():
-        if b["type"] == "tool_use":
-            b["input"] = json.loads(b["json"]) if b["json"] else {}
-        del b["json"]
-    return {"blocks": [blocks[i] for i in sorted(blocks)], "stop": stop}
+    return {
+        i: (f.text, f.refusal, f.reasoning, f.tool_calls, f.finish)
+        for i, f in fold_openai_choices(chunks).items()
+    }
 
 
 # --- OpenAI Chat Completions -----------------------------------------------------------------------------------
@@ -174,7 +122,7 @@ def test_chat_stream_replay(sim: SimServer, oai: openai.OpenAI, rel: str) -> Non
         assert raw.body == (FIXTURES_DIR / rel).read_bytes()
         assert raw.chunks == split_sse(raw.body)
     else:
-        served = [d for _, d in file_payloads_from_bytes(raw.body)]
+        served = [d for _, d in sse_frames(raw.body)]
         assert served == [d for _, d in file_payloads(rel)] + ["[DONE]"]
 
     sim.enqueue(Script.replay(rel))
@@ -183,7 +131,7 @@ def test_chat_stream_replay(sim: SimServer, oai: openai.OpenAI, rel: str) -> Non
     assert len(chunks) == len(expected_chunks)
 
     sim.enqueue(Script.replay(rel))
-    finishes = {c["finish"] for c in expected.values()}
+    finishes = {c[4] for c in expected.values()}
     if "length" in finishes:  # the SDK's stream helper refuses truncated answers, by design
         with (
             pytest.raises(openai.LengthFinishReasonError),
@@ -194,25 +142,11 @@ def test_chat_stream_replay(sim: SimServer, oai: openai.OpenAI, rel: str) -> Non
     with oai.chat.completions.stream(model="m", messages=USER) as stream:
         final = stream.get_final_completion()
     for ch in final.choices:
-        want = expected[ch.index]
-        assert (ch.message.content or "") == want["content"]
-        assert ch.finish_reason == want["finish"]
+        content, _, _, tools, finish = expected[ch.index]
+        assert (ch.message.content or "") == content
+        assert ch.finish_reason == finish
         calls = function_calls(ch.message.tool_calls)
-        assert calls == [(t["id"], t["name"], t["arguments"]) for _, t in sorted(want["tools"].items())]
-
-
-def file_payloads_from_bytes(body: bytes) -> list[tuple[str | None, str]]:
-    out: list[tuple[str | None, str]] = []
-    for piece in body.decode().split("\n\n"):
-        name, data = None, []
-        for ln in piece.split("\n"):
-            if ln.startswith("event: "):
-                name = ln[7:]
-            elif ln.startswith("data: "):
-                data.append(ln[6:])
-        if data:
-            out.append((name, "\n".join(data)))
-    return out
+        assert calls == [(t.id, t.name, t.arguments) for t in tools]
 
 
 @pytest.mark.parametrize("rel", OPENAI_STREAM_ERRORS)
@@ -249,7 +183,8 @@ def test_chat_body_replay(sim: SimServer, oai: openai.OpenAI, rel: str) -> None:
 def test_openai_error_replay(sim: SimServer, oai: openai.OpenAI, rel: str) -> None:
     body = json.loads((FIXTURES_DIR / rel).read_bytes())
     status = error_status(Path(rel).name, body)
-    assert status is not None and status >= 400
+    assert status is not None
+    assert status >= 400
     sim.enqueue(Script.replay(rel))
     with pytest.raises(openai.APIStatusError) as info:
         oai.chat.completions.create(model="m", messages=USER)
@@ -285,8 +220,7 @@ def test_responses_stream_replay(sim: SimServer, oai: openai.OpenAI, rel: str) -
     if "error" in expected:  # the SDK raises on an error event, with its message
         got: list[str] = []
         with pytest.raises(openai.APIError) as info:
-            for e in oai.responses.create(model="m", input="replay", stream=True):
-                got.append(e.type)
+            got.extend(e.type for e in oai.responses.create(model="m", input="replay", stream=True))
         assert got == expected[: expected.index("error")]
         assert info.value.message == payloads[expected.index("error")]["error"]["message"]
     else:
@@ -294,7 +228,7 @@ def test_responses_stream_replay(sim: SimServer, oai: openai.OpenAI, rel: str) -
         assert [e.type for e in events] == expected
     sim.enqueue(Script.replay(rel), path="/v1/responses")
     raw = request(sim.url, "POST", "/v1/responses", {"model": "m", "input": "x", "stream": True})
-    names = [n for n, _ in file_payloads_from_bytes(raw.body)]
+    names = [n for n, _ in sse_frames(raw.body)]
     assert names == expected  # every payload got its `event:` line
 
 
@@ -316,8 +250,8 @@ def _ant_events(rel: str) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("rel", ANTHROPIC_STREAMS)
 def test_messages_stream_replay(sim: SimServer, ant: anthropic.Anthropic, rel: str) -> None:
-    expected = fold_messages(_ant_events(rel))
-    assert expected["blocks"]
+    expected = fold_anthropic(_ant_events(rel))
+    assert expected.blocks
     sim.enqueue(Script.replay(rel))
     raw = request(
         sim.url, "POST", "/v1/messages", {"model": "m", "max_tokens": 5, "messages": USER, "stream": True}
@@ -325,7 +259,7 @@ def test_messages_stream_replay(sim: SimServer, ant: anthropic.Anthropic, rel: s
     if rel.endswith(".sse"):
         assert raw.body == (FIXTURES_DIR / rel).read_bytes()
     else:
-        served = file_payloads_from_bytes(raw.body)
+        served = sse_frames(raw.body)
         assert [d for _, d in served] == [d for _, d in file_payloads(rel)]
         assert all(name == json.loads(d)["type"] for name, d in served)
 
@@ -341,11 +275,12 @@ def test_messages_stream_replay(sim: SimServer, ant: anthropic.Anthropic, rel: s
         }
         events = [e.model_dump(exclude_unset=True) for e in stream if e.type in raw_kinds]
         final = stream.get_final_message()
-    assert fold_messages(events) == expected
-    assert final.stop_reason == expected["stop"]
-    assert [b.type for b in final.content] == [b["type"] for b in expected["blocks"]]
+    folded = fold_anthropic(events)
+    assert (folded.blocks, folded.finish) == (expected.blocks, expected.finish)
+    assert final.stop_reason == expected.finish
+    assert [b.type for b in final.content] == expected.block_types
     keys = ("text", "thinking", "signature", "data", "id", "name", "input")
-    for got, want in zip(final.content, expected["blocks"], strict=True):
+    for got, want in zip(final.content, expected.blocks, strict=True):
         d = got.model_dump()
         assert {k: d[k] for k in keys if k in want} == {k: want[k] for k in keys if k in want}
 
@@ -382,9 +317,7 @@ def test_google_replay_bytes(sim: SimServer, rel: str) -> None:
     raw = request(sim.url, "POST", path, {"contents": []})
     data = (FIXTURES_DIR / rel).read_bytes()
     if rel.endswith(".chunks.txt"):
-        assert [d for _, d in file_payloads_from_bytes(raw.body)] == [
-            ln for ln in data.decode().splitlines() if ln
-        ]
+        assert [d for _, d in sse_frames(raw.body)] == [ln for ln in data.decode().splitlines() if ln]
     else:
         assert raw.body == data
     expected_status = error_status(Path(rel).name, json.loads(data)) if rel.endswith(".json") else None

@@ -16,16 +16,19 @@ def test_own_server_with_custom_paths_and_stop_releasing_a_hang() -> None:
         assert sim.url.startswith("http://127.0.0.1:")
         assert sim.port > 0
         r = request(sim.url, "GET", "/v1/models")
-        assert b'"id":"a"' in r.body and b'"id":"b"' in r.body
+        assert b'"id":"a"' in r.body
+        assert b'"id":"b"' in r.body
         sim.enqueue(Script([Text("a"), Hang()]))
         t = threading.Thread(target=lambda: result.append(request(sim.url, "POST", "/api/ai", BODY)))
         t.start()
         rec = sim.wait_for(1 + 1)[-1]
-        assert rec.path == "/api/ai" and rec.dialect == "openai"
+        assert rec.path == "/api/ai"
+        assert rec.dialect == "openai"
     t.join(5)
     assert not t.is_alive()
     assert rec.outcome == "hung"
-    assert result and not result[0].complete
+    assert result
+    assert not result[0].complete
 
 
 def test_two_servers_do_not_share_state() -> None:
@@ -35,4 +38,5 @@ def test_two_servers_do_not_share_state() -> None:
         r = request(two.url, "POST", "/v1/chat/completions", {**BODY, "stream": False})
         assert b"echo: x" in r.body
         assert one.pending == 1
-        assert len(two.requests) == 1 and one.requests == []
+        assert len(two.requests) == 1
+        assert one.requests == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any, cast
 
 import httpx2
@@ -34,6 +35,12 @@ def function_calls(calls: list[Any] | None) -> list[ChatCompletionMessageFunctio
     out = [c for c in calls or [] if isinstance(c, ChatCompletionMessageFunctionToolCall)]
     assert len(out) == len(calls or [])
     return out
+
+
+def contents(stream: Any) -> Iterator[str]:
+    """The content delta of each chunk of an SDK stream ("" for chunks without one), as they arrive."""
+    for c in stream:
+        yield c.choices[0].delta.content or ""
 
 
 @pytest.fixture
@@ -312,8 +319,7 @@ def test_error_inside_a_stream(client: openai.OpenAI, sim: SimServer) -> None:
     )
     got: list[str] = []
     with pytest.raises(openai.APIError) as info:
-        for c in client.chat.completions.create(model="m", messages=USER, stream=True):
-            got.append(c.choices[0].delta.content or "")
+        got.extend(contents(client.chat.completions.create(model="m", messages=USER, stream=True)))
     assert "".join(got) == "partial"
     assert info.value.message == "The server is overloaded"
     assert info.value.body == {
@@ -328,8 +334,7 @@ def test_mid_stream_drop_breaks_the_sdk_stream(client: openai.OpenAI, sim: SimSe
     sim.enqueue(Script([Text(["one", "two", "three"]), Drop()]))
     got: list[str] = []
     with pytest.raises(openai.APIConnectionError):
-        for c in client.chat.completions.create(model="m", messages=USER, stream=True):
-            got.append(c.choices[0].delta.content or "")
+        got.extend(contents(client.chat.completions.create(model="m", messages=USER, stream=True)))
     assert "".join(got) == "onetwothree"
     assert sim.last.wait() == "dropped"
 
@@ -338,8 +343,7 @@ def test_drop_after_n_events(client: openai.OpenAI, sim: SimServer) -> None:
     sim.enqueue(Script([Text(["a", "b", "c", "d"])], drop_after=3))
     got: list[str] = []
     with pytest.raises(openai.APIConnectionError):
-        for c in client.chat.completions.create(model="m", messages=USER, stream=True):
-            got.append(c.choices[0].delta.content or "")
+        got.extend(contents(client.chat.completions.create(model="m", messages=USER, stream=True)))
     assert got == ["", "a", "b"]  # role chunk + two content chunks, then the connection is gone
 
 

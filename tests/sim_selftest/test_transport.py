@@ -170,7 +170,8 @@ def test_clear_releases_a_hanging_request(sim: SimServer) -> None:
     sim.clear()
     t.join(5)
     assert rec.wait() == "hung"
-    assert result and not result[0].complete
+    assert result
+    assert not result[0].complete
 
 
 def test_hang_in_a_non_streamed_answer_sends_nothing(sim: SimServer) -> None:
@@ -215,7 +216,8 @@ def test_named_script_wins_over_the_queue(sim: SimServer) -> None:
     sim.enqueue(Script.text("queued answer"))
     r = request(sim.url, "POST", OPENAI, chat("please [[sim:slow]] now", stream=False))
     assert json.loads(r.body)["choices"][0]["message"]["content"] == "named answer"
-    assert sim.last.script is not None and sim.last.script.name == "slow"
+    assert sim.last.script is not None
+    assert sim.last.script.name == "slow"
     assert sim.pending == 1
     r = request(sim.url, "POST", OPENAI, chat("no marker", stream=False))
     assert json.loads(r.body)["choices"][0]["message"]["content"] == "queued answer"

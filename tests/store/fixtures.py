@@ -1,4 +1,5 @@
-"""Store fixtures for tests/store, tests/admin and tests/routing/test_store_pool.py.
+"""Store fixtures, a pytest plugin (registered in tests/conftest.py) for tests/store, tests/admin and
+tests/routing/test_store_pool.py.
 
 ``store_url`` runs a test once per backend: SQLite (a file in tmp_path) and Postgres (a fresh schema in the
 database named by ANY2API_TEST_POSTGRES_URL, dropped afterwards; skipped when unset). ``redis_url_or_skip``
@@ -17,10 +18,12 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from any2api.store.engine import make_engine
 from any2api.store.shared import Shared
 from any2api.store.store import Store, url_identity
+from tests.gateway_harness import stop_running_gateways
 
 
 @pytest.fixture
@@ -49,10 +52,23 @@ def with_schema(url: str, schema: str) -> str:
 async def drop_schema(url: str) -> None:
     engine, schema = make_engine(url)
     try:
-        async with engine.begin() as conn:
-            await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        for attempt in range(5):
+            try:
+                async with engine.begin() as conn:
+                    await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+                return
+            except DBAPIError as e:  # a connection of a killed gateway not yet gone: deadlock, try again
+                if "deadlock" not in str(e) or attempt == 4:
+                    raise
+                await asyncio.sleep(0.5)
     finally:
         await engine.dispose()
+
+
+def drop_after_test(url: str) -> None:
+    """Drop a test's schema once every gateway that may still write to it has stopped."""
+    stop_running_gateways()
+    run_in_thread(drop_schema(url))
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -88,7 +104,7 @@ def store_url(backend: str, tmp_path: Path) -> Iterator[str]:
     assert base
     url = with_schema(base, f"t_{uuid.uuid4().hex[:16]}")
     yield url
-    run_in_thread(drop_schema(url))
+    drop_after_test(url)
 
 
 @pytest.fixture
@@ -99,7 +115,7 @@ def pg_store_url() -> Iterator[str]:
         pytest.skip("ANY2API_TEST_POSTGRES_URL is not set")
     url = with_schema(base, f"t_{uuid.uuid4().hex[:16]}")
     yield url
-    run_in_thread(drop_schema(url))
+    drop_after_test(url)
 
 
 @pytest.fixture
@@ -161,7 +177,6 @@ def redis_cleanup() -> Iterator[list[str]]:
 
 
 @pytest.fixture
-def sqlite_only(backend: str) -> Iterator[None]:
+def sqlite_only(backend: str) -> None:
     if backend != "sqlite":
         pytest.skip("SQLite-specific")
-    yield

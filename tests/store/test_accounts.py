@@ -45,12 +45,18 @@ async def test_add_many_skips_existing_and_repeated(store: Store) -> None:
 async def test_update_enable_disable_and_secret(store: Store) -> None:
     a = await store.accounts.add(store.accounts.new("ds", "sk-a"))
     off = await store.accounts.update(a.id, enabled=False)
-    assert off is not None and off.enabled is False and off.disabled_by == "admin"
+    assert off is not None
+    assert off.enabled is False
+    assert off.disabled_by == "admin"
     on = await store.accounts.update(a.id, enabled=True, weight=7, label="renamed", proxy="http://p:1")
-    assert on is not None and on.enabled and on.disabled_by is None and on.disabled_reason is None
+    assert on is not None
+    assert on.enabled
+    assert on.disabled_by is None
+    assert on.disabled_reason is None
     assert (on.weight, on.label, on.proxy) == (7, "renamed", "http://p:1")
     new = await store.accounts.update(a.id, api_key="sk-new")
-    assert new is not None and new.api_key == "sk-new"
+    assert new is not None
+    assert new.api_key == "sk-new"
     assert (await store.accounts.find("ds", "sk-new")).id == a.id  # type: ignore[union-attr]
     assert await store.accounts.update("acc_missing", weight=2) is None
 

@@ -13,10 +13,12 @@ from any2api.store.store import Store
 def test_roundtrip_and_ciphertext_hides_plaintext() -> None:
     box = SecretBox(b"k" * 32)
     token = box.encrypt("sk-upstream-very-secret")
-    assert token is not None and "sk-upstream" not in token
+    assert token is not None
+    assert "sk-upstream" not in token
     assert box.decrypt(token) == "sk-upstream-very-secret"
     assert box.encrypt("same") != box.encrypt("same")  # fresh nonce each time
-    assert box.encrypt(None) is None and box.decrypt(None) is None
+    assert box.encrypt(None) is None
+    assert box.decrypt(None) is None
 
 
 def test_other_key_cannot_decrypt() -> None:
@@ -62,9 +64,9 @@ async def test_secrets_are_encrypted_in_the_database(store: Store) -> None:
     assert "sk-live" not in str(dict(raw))
     assert "user:pw" not in str(dict(raw))
     got = await store.accounts.get(row.id)
-    assert (
-        got is not None and got.api_key == "sk-live-0123456789" and got.proxy == "http://user:pw@proxy:8080"
-    )
+    assert got is not None
+    assert got.api_key == "sk-live-0123456789"
+    assert got.proxy == "http://user:pw@proxy:8080"
 
 
 @pytest.mark.anyio

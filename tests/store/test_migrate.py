@@ -104,7 +104,8 @@ async def test_runtime_providers_move_from_settings_to_their_own_table_and_back(
             assert [(r.name, r.created_at, r.updated_at) for r in recs] == [
                 ("second", 50.0, 60.0), ("plainbot", 100.0, 200.0),
             ]  # fmt: skip
-            assert recs[1].block == block and recs[0].block == later
+            assert recs[1].block == block
+            assert recs[0].block == later
             values = await store.settings.values()
             assert not any(k.startswith("provider:") for k in values)
             assert values["models"] == {"fast": ["plainbot/m"]}
@@ -113,7 +114,8 @@ async def test_runtime_providers_move_from_settings_to_their_own_table_and_back(
             assert all("sk-secret-1" not in v for v in raw)
             # still working as a repository: replace keeps the creation time, delete removes
             again = await store.providers.put("plainbot", block | {"models": ["m2"]})
-            assert again.created_at == 100.0 and again.updated_at > 200.0
+            assert again.created_at == 100.0
+            assert again.updated_at > 200.0
             assert await store.providers.delete("second") is True
             assert await store.providers.delete("second") is False
         finally:
@@ -125,7 +127,8 @@ async def test_runtime_providers_move_from_settings_to_their_own_table_and_back(
             rows = dict((await conn.execute(select(settings.c.key, settings.c.value))).all())
         assert "runtime_providers" not in names
         moved_back = orjson.loads(rows["provider:plainbot"])
-        assert moved_back["created_at"] == 100.0 and moved_back["secret"] != secret  # re-encrypted by put()
+        assert moved_back["created_at"] == 100.0
+        assert moved_back["secret"] != secret
         assert "provider:second" not in rows
         await upgrade_engine(engine, schema)
         store = await Store.open(store_url)

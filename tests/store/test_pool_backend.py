@@ -28,7 +28,8 @@ async def test_accounts_load_as_records_and_health_is_written_back(store: Store)
     assert (ra.provider, ra.api_key, ra.label, ra.weight, ra.max_inflight, ra.proxy, ra.enabled) == (
         "p", "sk-a", "A", 3, 5, "http://px:1", True,
     )  # fmt: skip
-    assert ra.created_at == a.created_at and recs[1].api_key is None
+    assert ra.created_at == a.created_at
+    assert recs[1].api_key is None
 
     ra.enabled, ra.disabled_by, ra.disabled_reason = False, "health", "HTTP 401"
     ra.cooldown_until, ra.failures, ra.last_error, ra.last_used = 123.0, 4, "boom", 99.0
@@ -40,7 +41,9 @@ async def test_accounts_load_as_records_and_health_is_written_back(store: Store)
             row.last_error, row.last_used) == (False, "health", "HTTP 401", 123.0, 4, "boom", 99.0)  # fmt: skip
     assert (row.label, row.weight, row.api_key, row.proxy) == ("A", 3, "sk-a", "http://px:1")
     got = await backend.get(a.id)
-    assert got is not None and got.failures == 4 and await backend.get("acc_nope") is None
+    assert got is not None
+    assert got.failures == 4
+    assert await backend.get("acc_nope") is None
 
 
 class DownShared:
@@ -78,7 +81,8 @@ async def test_shared_state_over_redis(redis_url_or_skip: str, namespace: str) -
     try:
         state = SharedPoolState(shared)
         got = await state.acquire([("a", 1), ("b", 1)], 30.0)
-        assert got is not None and got[0] == 0
+        assert got is not None
+        assert got[0] == 0
         assert await state.acquire([("a", 1)], 30.0) is None
         assert (await state.inflight(["a", "b"])) == {"a": 1, "b": 0}
         await state.release("a", got[1], "p")
@@ -86,7 +90,8 @@ async def test_shared_state_over_redis(redis_url_or_skip: str, namespace: str) -
         assert "b" in await state.cooldowns(["a", "b"])
         await state.clear_cooldown("b")
         assert await state.cooldowns(["b"]) == {}
-        assert await state.claim("x", 5.0) and not await state.claim("x", 5.0)
+        assert await state.claim("x", 5.0)
+        assert not await state.claim("x", 5.0)
     finally:
         keys = [k async for k in shared.redis.scan_iter(match=f"{shared.ns}*")]
         if keys:

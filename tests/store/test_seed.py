@@ -54,7 +54,10 @@ async def test_runtime_removals_and_edits_survive_reseeding(store: Store) -> Non
     assert (rep.accounts, rep.keys) == (1, 0)  # only the new one
     assert await store.accounts.find("ds", "sk-up-1") is None
     k2 = await store.accounts.find("ds", "sk-up-2")
-    assert k2 is not None and k2.weight == 9 and not k2.enabled
+    assert k2 is not None
+    assert k2.weight == 9
+    assert not k2.enabled
     assert await store.accounts.find("ds", "sk-up-3") is not None
     revoked = await store.keys.by_hash(hash_key("sk-client-one"))
-    assert revoked is not None and revoked.revoked_at is not None
+    assert revoked is not None
+    assert revoked.revoked_at is not None

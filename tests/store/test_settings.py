@@ -13,7 +13,8 @@ async def test_put_get_values_delete(store: Store) -> None:
     await store.settings.put("pool", {"strategy": "weighted"})
     assert await store.settings.get("models") == {"b": ["p/n"]}
     vals = await store.settings.values()
-    assert vals["pool"] == {"strategy": "weighted"} and vals["models"] == {"b": ["p/n"]}
+    assert vals["pool"] == {"strategy": "weighted"}
+    assert vals["models"] == {"b": ["p/n"]}
     await store.settings.delete("pool")
     assert await store.settings.get("pool") is None
 

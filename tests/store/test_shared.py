@@ -20,7 +20,8 @@ async def test_inflight_limit_is_shared_and_release_notifies(shared_factory: Mak
     b.on_event(seen.append)
     got1 = await a.acquire([("acc1", 2)], ttl=30)
     got2 = await b.acquire([("acc1", 2)], ttl=30)
-    assert got1 is not None and got2 is not None
+    assert got1 is not None
+    assert got2 is not None
     assert await a.acquire([("acc1", 2)], ttl=30) is None
     assert await b.acquire([("acc1", 2)], ttl=30) is None
     assert await a.inflight(["acc1", "acc2"]) == {"acc1": 2, "acc2": 0}
@@ -29,20 +30,25 @@ async def test_inflight_limit_is_shared_and_release_notifies(shared_factory: Mak
         if seen:
             break
         await asyncio.sleep(0.02)
-    assert seen and seen[0]["t"] == "rel" and seen[0]["p"] == "prov"
+    assert seen
+    assert seen[0]["t"] == "rel"
+    assert seen[0]["p"] == "prov"
     assert await b.acquire([("acc1", 2)], ttl=30) is not None
 
 
 async def test_first_free_candidate_and_least_loaded(shared_factory: Make) -> None:
     a = await shared_factory()
     first = await a.acquire([("x", 1), ("y", 1)], ttl=30)
-    assert first is not None and first[0] == 0
+    assert first is not None
+    assert first[0] == 0
     got = await a.acquire([("x", 1), ("y", 1)], ttl=30)
-    assert got is not None and got[0] == 1  # x is full now
+    assert got is not None
+    assert got[0] == 1
     await a.acquire([("p", 0)], ttl=30)
     await a.acquire([("p", 0)], ttl=30)
     got = await a.acquire([("p", 0), ("q", 0)], ttl=30, least=True)
-    assert got is not None and got[0] == 1  # q has fewer leases (0 < 2); 0 means unlimited
+    assert got is not None
+    assert got[0] == 1
 
 
 async def test_a_lease_not_renewed_expires(shared_factory: Make) -> None:
@@ -84,7 +90,8 @@ async def test_tpm_and_budget(shared_factory: Make) -> None:
     assert (await a.check_rate("k", None, 100, None))[0] == RATE_OK
     await a.add_tokens("k", 50)
     code, wait = await b.check_rate("k", None, 100, None)
-    assert code == RATE_TPM and 0 < wait <= 61
+    assert code == RATE_TPM
+    assert 0 < wait <= 61
     await a.seed_used({"budget-key": 990})
     await a.seed_used({"budget-key": 0})  # only where Redis has none yet
     assert await a.used("budget-key") == 990
@@ -104,7 +111,8 @@ async def test_events_reach_other_instances_only(shared_factory: Make) -> None:
         if got_b:
             break
         await asyncio.sleep(0.02)
-    assert [e["t"] for e in got_b] == ["key"] and got_b[0]["id"] == "key_1"
+    assert [e["t"] for e in got_b] == ["key"]
+    assert got_b[0]["id"] == "key_1"
     assert got_a == []
 
 
@@ -113,7 +121,8 @@ async def test_login_failures_and_claims(shared_factory: Make) -> None:
     for _ in range(3):
         await a.count_failure("1.2.3.4", 60)
     n, ttl = await b.failures("1.2.3.4")
-    assert n == 3 and 0 < ttl <= 60
+    assert n == 3
+    assert 0 < ttl <= 60
     await b.clear_failures("1.2.3.4")
     assert (await a.failures("1.2.3.4"))[0] == 0
     assert await a.claim("retest:x", 10) is True

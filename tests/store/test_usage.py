@@ -32,7 +32,8 @@ async def test_totals_grouped_and_ranged(store: Store) -> None:
     ]
     await store.usage.insert_many(rows)
     (tot,) = await store.usage.totals(since=now - 1000)
-    assert tot["requests"] == 3 and tot["errors"] == 1
+    assert tot["requests"] == 3
+    assert tot["errors"] == 1
     assert (tot["input_tokens"], tot["output_tokens"], tot["reasoning_tokens"], tot["cached_tokens"]) == (
         31,
         16,
@@ -42,7 +43,8 @@ async def test_totals_grouped_and_ranged(store: Store) -> None:
     assert tot["total_tokens"] == 47
     assert tot["avg_latency_ms"] == pytest.approx(150.0)
     by_key = {r["group"]: r for r in await store.usage.totals(since=now - 1000, group_by="key")}
-    assert by_key["k1"]["requests"] == 2 and by_key["k1"]["total_tokens"] == 45
+    assert by_key["k1"]["requests"] == 2
+    assert by_key["k1"]["total_tokens"] == 45
     assert by_key["k2"]["requests"] == 1
     by_model = await store.usage.totals(group_by="model")
     assert [r["group"] for r in by_model] == ["gpt", "claude"]  # all time: gpt has the most tokens
@@ -67,9 +69,11 @@ async def test_writer_buffers_then_writes_with_key_totals(store: Store) -> None:
     assert await w.flush() == 7
     assert await store.usage.count() == 7
     got = await store.keys.get(key.id)
-    assert got is not None and got.tokens_used == sum(10 + i + 1 for i in range(7))
+    assert got is not None
+    assert got.tokens_used == sum(10 + i + 1 for i in range(7))
     (tot,) = await store.usage.totals()
-    assert tot["reasoning_tokens"] == 21 and tot["cached_tokens"] == 14
+    assert tot["reasoning_tokens"] == 21
+    assert tot["cached_tokens"] == 14
     await w.close()
 
 
@@ -114,7 +118,8 @@ async def test_full_buffer_drops_oldest_and_counts(store: Store) -> None:
     w = UsageWriter(store, interval=3600, max_buffer=3)
     for i in range(5):
         w(rec(f"k{i}", "m", "p", 1, 1))
-    assert w.pending == 3 and w.dropped == 2
+    assert w.pending == 3
+    assert w.dropped == 2
     await w.flush()
     by_key = {r["group"] for r in await store.usage.totals(group_by="key")}
     assert by_key == {"k2", "k3", "k4"}

@@ -48,7 +48,8 @@ def test_history_is_rendered_in_the_convention():
     assert [m.role for m in msgs] == ["system", "user", "assistant", "user", "user"]
     system = _text(msgs[0])
     assert system.startswith("Be brief.\n\n# Tools")
-    assert '"name":"get_weather"' in system and "<tools>" in system
+    assert '"name":"get_weather"' in system
+    assert "<tools>" in system
     assistant = _text(msgs[2])
     assert assistant.startswith("Checking.<tool_call>\n")
     # the same parser the response goes through reads the history back
@@ -69,8 +70,10 @@ def test_history_is_rendered_in_the_convention():
 def test_system_message_is_created_when_absent():
     req = ChatRequest(model="m", tools=[TIME], messages=[Message("user", [TextPart("hi")])])
     msgs = emulate_tools(req, _files)
-    assert msgs[0].role == "system" and _text(msgs[0]).startswith("# Tools")
-    assert req.messages[0].role == "user" and len(req.messages) == 1  # the request itself is untouched
+    assert msgs[0].role == "system"
+    assert _text(msgs[0]).startswith("# Tools")
+    assert req.messages[0].role == "user"
+    assert len(req.messages) == 1
 
 
 def test_tool_choice_none_offers_no_tools_but_keeps_history():
@@ -85,7 +88,8 @@ def test_tool_choice_none_offers_no_tools_but_keeps_history():
 def test_tool_choice_rules_appear_in_the_prompt():
     assert "must call at least one tool" in tool_prompt([TIME], ToolChoice("required"))
     p = tool_prompt([TIME], ToolChoice("tool", "get_time", parallel=False))
-    assert "must call the tool 'get_time'" in p and "at most one tool" in p
+    assert "must call the tool 'get_time'" in p
+    assert "at most one tool" in p
 
 
 def test_anthropic_style_results_inside_a_user_turn():
@@ -104,7 +108,8 @@ def test_tool_result_in_an_assistant_message_is_refused():
     req = ChatRequest(model="m", messages=[Message("assistant", [ToolResultPart("x", "y")])])
     with pytest.raises(GatewayError) as e:
         emulate_tools(req, _files)
-    assert e.value.status == 400 and e.value.param == "messages[0]"
+    assert e.value.status == 400
+    assert e.value.param == "messages[0]"
 
 
 def test_invalid_history_arguments_are_kept_visibly():

@@ -71,7 +71,8 @@ def test_look_alikes_inside_code_fences_are_text():
     tilde = '~~~\n{"name": "get_weather", "arguments": {"city": "Y"}}\n~~~\n'
     events, p = parse(fenced + tilde + "That is the format.")
     assert shape(events) == [("text", fenced + tilde + "That is the format.")]
-    assert p.calls == 0 and p.rejections == []
+    assert p.calls == 0
+    assert p.rejections == []
 
 
 def test_a_call_after_a_closed_fence_is_recognised():
@@ -134,6 +135,12 @@ def test_repair_missing_closing_tag_at_end():
     assert shape(events) == [("text", "Sure "), ("call", "get_time", '{"tz":"UTC"}')]
 
 
+def test_output_cut_after_a_comma_inside_a_call_is_repaired_not_a_crash():
+    """A stream that ran out of tokens right after a comma (max_tokens) used to raise IndexError."""
+    events, _ = parse(['Sure <tool_call>{"name": "get_time", "arguments": {"tz": "UTC",', ""])
+    assert shape(events) == [("text", "Sure "), ("call", "get_time", '{"tz":"UTC"}')]
+
+
 def test_repair_missing_closing_tag_before_the_next_call():
     out = '<tool_call>{"name":"get_time","arguments":{"tz":"A"}}\n<tool_call>{"name":"get_time","arguments":{"tz":"B"}}</tool_call>'
     events, _ = parse(out)
@@ -176,14 +183,16 @@ def test_undeclared_tool_is_rejected_and_released_as_text():
     out = '<tool_call>{"name": "rm_rf", "arguments": {"path": "/"}}</tool_call>'
     events, p = parse(out)
     assert shape(events) == [("text", out)]
-    assert len(p.rejections) == 1 and "undeclared tool 'rm_rf'" in p.rejections[0]
+    assert len(p.rejections) == 1
+    assert "undeclared tool 'rm_rf'" in p.rejections[0]
 
 
 def test_unrepairable_json_is_released_as_text():
     out = '<tool_call>{"name": "get_time", "arguments": {"tz": "UTC"]]]}</tool_call> after'
     events, p = parse(out)
     assert shape(events) == [("text", out)]
-    assert p.rejections and "not valid JSON" in p.rejections[0]
+    assert p.rejections
+    assert "not valid JSON" in p.rejections[0]
 
 
 def test_object_with_unexpected_keys_is_not_a_call():

@@ -21,6 +21,10 @@ from any2api.toolemu.repair import loads_lenient, strip_fence
         ('{"a": True, "b": False, "c": None}', {"a": True, "b": False, "c": None}),
         ('{"a": {"b": 1}', {"a": {"b": 1}}),
         ('{"a": [1, 2', {"a": [1, 2]}),
+        ('{"a": 1,', {"a": 1}),  # cut after a comma (a stream that ran out of tokens)
+        ('{"a": [1, 2,', {"a": [1, 2]}),
+        ('{"a": 1, ', {"a": 1}),
+        ('{"a": ,', None),
         ("{'a': 'it', 'b': [1, None]}", {"a": "it", "b": [1, None]}),
         ('```json\n{"a": 1}\n```', {"a": 1}),
         ('{"a": 1]', None),

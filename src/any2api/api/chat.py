@@ -86,7 +86,9 @@ class ChatEndpoint:
             req.model = model
             if self._upstream is not None:
                 p = routes[0].provider
-                self._upstream(ctx, req, UpstreamTarget(p.name, p.dialect, p.config.options))
+                self._upstream(
+                    ctx, req, UpstreamTarget(p.name, p.dialect, p.config.options, p.config.hosted_tools)
+                )
             if req.stream:
                 await self._stream(receive, send, gw, client, routes, req, started, ctx, pin)
             else:

@@ -151,7 +151,10 @@ class UpstreamTarget:
     """The wire format it speaks (``Provider.dialect``): equal to the dialect's ``wire`` when the upstream
     speaks the client's format but the request is translated anyway."""
     options: Mapping[str, Any]
-    """The provider's ``options`` block from the config (dialect-specific switches live here)."""
+    """The provider's ``options`` block from the config (its type's own settings)."""
+    hosted_tools: Literal["error", "drop"] = "error"
+    """The provider's ``hosted_tools`` setting: tools only the vendor runs (a dialect's hosted / server
+    tools), when this upstream cannot run them, are refused (``error``) or left out (``drop``)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,20 +1,9 @@
-"""Upstream adapters: hub request -> wire request; wire response/SSE -> hub events."""
+"""Upstream adapters: hub request -> wire request; wire response -> hub events.
 
-import importlib
+Importing this package registers the built-in provider types (each module registers its own, see
+``registry.py``): the list of types, their option validators and their construction all come from there.
+"""
 
-_BUILTIN = ("openai_compat", "demo", "anthropic", "gemini", "http", "openai_responses")
-_loaded = False
+from . import anthropic, demo, http, openai_compat, openai_responses
 
-
-def load_builtin() -> None:
-    """Import the built-in adapters so they register themselves (modules not yet written are skipped)."""
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    for mod in _BUILTIN:
-        try:
-            importlib.import_module(f"{__name__}.{mod}")
-        except ModuleNotFoundError as e:
-            if e.name != f"{__name__}.{mod}":
-                raise
+__all__ = ["anthropic", "demo", "http", "openai_compat", "openai_responses"]

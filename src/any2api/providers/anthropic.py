@@ -22,13 +22,15 @@ Translation notes (what cannot be carried over is refused with a clear error, ne
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, assert_never
 
 import orjson
 
+from ..config_types import ConfigPath
 from ..core.errors import GatewayError, invalid
-from ..core.events import ErrorEvent, Event, Finish, PartDelta, PartEnd, PartStart, ResponseStart, UsageEvent
+from ..core.events import Event, Finish, PartDelta, ResponseStart, UsageEvent
 from ..core.parts import (
     JSON,
     FilePart,
@@ -43,10 +45,9 @@ from ..core.parts import (
     ToolResultPart,
     unsupported_server_tool,
 )
+from ..core.parts_manager import PartsManager
 from ..core.request import ChatRequest, Message
 from ..core.response import FinishReason
-from ..sse import SSEDecoder
-from ..upstream import iter_body, read_body
 from ..wire.anthropic_messages import (
     ERROR_KINDS,
     NAME,
@@ -57,12 +58,15 @@ from ..wire.anthropic_messages import (
     usage_from_wire,
 )
 from ..wire.openai_chat import NAME as OPENAI_CHAT
-from .base import Account, ModelInfo, Provider, register
+from .base import Account, ModelInfo
+from .http_json import JsonHttpProvider, WireRequest
+from .registry import register_provider
+from .stream_parser import JsonStreamParser
 
 if TYPE_CHECKING:
     import aiohttp
 
-    from ..config import ProviderConfig
+    from ..config_types import ProviderConfig
     from ..upstream import Upstream
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
@@ -179,39 +183,46 @@ def _tool_result(p: ToolResultPart, field: str) -> dict[str, Any]:
 def _blocks(parts: list[Part], field: str, role: str) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for j, p in enumerate(parts):
-        pf = f"{field}[{j}]"
-        if isinstance(p, TextPart):
-            if p.text:  # Anthropic rejects empty text blocks; they carry nothing
-                out.append(_cache(p, {"type": "text", "text": p.text}))
-        elif isinstance(p, ImagePart):
-            out.append(_image(p, pf))
-        elif isinstance(p, FilePart):
-            out.append(_document(p, pf))
-        elif isinstance(p, ToolCallPart):
-            if role != "assistant":
-                raise invalid(f"A tool call ({pf}) can only appear in an assistant message.", pf)
-            out.append(
-                _cache(
-                    p, {"type": "tool_use", "id": p.id, "name": p.name, "input": tool_input_json(p.arguments)}
-                )
-            )
-        elif isinstance(p, ToolResultPart):
-            out.append(_tool_result(p, pf))
-        elif isinstance(p, ReasoningPart):
-            if role != "assistant":
-                raise invalid(f"Reasoning ({pf}) can only appear in an assistant message.", pf)
-            if p.redacted:
-                out.append({"type": "redacted_thinking", "data": p.redacted})
-            elif p.signature:
-                out.append({"type": "thinking", "thinking": p.text, "signature": p.signature})
-            # unsigned reasoning came from another model: Anthropic would reject it (see module doc)
-        elif isinstance(p, ServerToolCallPart | ServerToolResultPart):
-            if p.wire != NAME:
-                raise unsupported_server_tool(p, "Anthropic", pf)
-            out.append(dict(p.data))
-        else:
-            assert_never(p)
+        block = _block(p, f"{field}[{j}]", role)
+        if block is not None:
+            out.append(block)
     return out
+
+
+def _block(p: Part, pf: str, role: str) -> dict[str, Any] | None:
+    """One part as a content block (None: nothing to send)."""
+    if isinstance(p, TextPart):
+        # Anthropic rejects empty text blocks; they carry nothing
+        return _cache(p, {"type": "text", "text": p.text}) if p.text else None
+    if isinstance(p, ImagePart):
+        return _image(p, pf)
+    if isinstance(p, FilePart):
+        return _document(p, pf)
+    if isinstance(p, ToolCallPart):
+        if role != "assistant":
+            raise invalid(f"A tool call ({pf}) can only appear in an assistant message.", pf)
+        return _cache(
+            p, {"type": "tool_use", "id": p.id, "name": p.name, "input": tool_input_json(p.arguments)}
+        )
+    if isinstance(p, ToolResultPart):
+        return _tool_result(p, pf)
+    if isinstance(p, ReasoningPart):
+        return _thinking_block(p, pf, role)
+    if isinstance(p, ServerToolCallPart | ServerToolResultPart):
+        if p.wire != NAME:
+            raise unsupported_server_tool(p, "Anthropic", pf)
+        return dict(p.data)
+    assert_never(p)
+
+
+def _thinking_block(p: ReasoningPart, pf: str, role: str) -> dict[str, Any] | None:
+    if role != "assistant":
+        raise invalid(f"Reasoning ({pf}) can only appear in an assistant message.", pf)
+    if p.redacted:
+        return {"type": "redacted_thinking", "data": p.redacted}
+    if p.signature:
+        return {"type": "thinking", "thinking": p.text, "signature": p.signature}
+    return None  # unsigned reasoning came from another model: Anthropic would reject it (see module doc)
 
 
 def _system_blocks(m: Message, field: str) -> list[dict[str, Any]]:
@@ -277,15 +288,7 @@ def build_body(
     """The Messages API body for a hub request."""
     own = req.extra_for(NAME)
     if req.origin != NAME:
-        n = req.extra_for(OPENAI_CHAT).get("n")
-        if isinstance(n, int) and n > 1:
-            raise invalid(
-                "'n' greater than 1 is not supported by Anthropic upstreams.", "n", "unsupported_value"
-            )
-        rf = req.response_format
-        if rf is not None and rf.get("type") not in (None, "text"):
-            raise invalid(f"response_format {rf.get('type')!r} is not supported by Anthropic upstreams.",
-                          "response_format", "unsupported_value")  # fmt: skip
+        _refuse_foreign_options(req)
     system, messages = build_messages(req, req.header_for(NAME, "anthropic-beta"))
     max_tokens = req.max_tokens or default_max_tokens
     body: dict[str, Any] = {"model": model, "max_tokens": max_tokens, "messages": messages}
@@ -305,24 +308,7 @@ def build_body(
     if user is not None:
         body["metadata"] = {"user_id": user}
     if req.tools:
-        tools: list[dict[str, Any]] = []
-        for t in req.tools:
-            td: dict[str, Any] = {"name": t.name}
-            if t.description:
-                td["description"] = t.description
-            td["input_schema"] = t.parameters or {"type": "object", "properties": {}}
-            tools.append(_cache(t, td))
-        body["tools"] = tools
-        tc = req.tool_choice
-        if tc is not None:
-            choice: dict[str, Any] = {
-                "type": {"auto": "auto", "none": "none", "required": "any", "tool": "tool"}[tc.mode]
-            }
-            if tc.mode == "tool":
-                choice["name"] = tc.name
-            if tc.parallel is False and tc.mode != "none":
-                choice["disable_parallel_tool_use"] = True
-            body["tool_choice"] = choice
+        _add_tools(body, req)
     if "thinking" not in own and (
         req.origin != NAME or (req.reasoning and req.reasoning.enabled is not None)
     ):
@@ -335,7 +321,57 @@ def build_body(
     return body
 
 
+def _refuse_foreign_options(req: ChatRequest) -> None:
+    """OpenAI knobs that have no Messages equivalent: a clear 400."""
+    n = req.extra_for(OPENAI_CHAT).get("n")
+    if isinstance(n, int) and n > 1:
+        raise invalid("'n' greater than 1 is not supported by Anthropic upstreams.", "n", "unsupported_value")
+    rf = req.response_format
+    if rf is not None and rf.get("type") not in (None, "text"):
+        raise invalid(f"response_format {rf.get('type')!r} is not supported by Anthropic upstreams.",
+                      "response_format", "unsupported_value")  # fmt: skip
+
+
+_CHOICE_TYPES = {"auto": "auto", "none": "none", "required": "any", "tool": "tool"}
+
+
+def _add_tools(body: dict[str, Any], req: ChatRequest) -> None:
+    tools: list[dict[str, Any]] = []
+    for t in req.tools or ():
+        td: dict[str, Any] = {"name": t.name}
+        if t.description:
+            td["description"] = t.description
+        td["input_schema"] = t.parameters or {"type": "object", "properties": {}}
+        tools.append(_cache(t, td))
+    body["tools"] = tools
+    tc = req.tool_choice
+    if tc is not None:
+        choice: dict[str, Any] = {"type": _CHOICE_TYPES[tc.mode]}
+        if tc.mode == "tool":
+            choice["name"] = tc.name
+        if tc.parallel is False and tc.mode != "none":
+            choice["disable_parallel_tool_use"] = True
+        body["tool_choice"] = choice
+
+
 # ------------------------------------------------------------------------------------ response -> hub
+
+SERVER_CALL_TYPES = frozenset({"server_tool_use", "mcp_tool_use"})
+"""Blocks of tools the upstream runs itself; their results are the ``*_tool_result`` blocks."""
+
+
+def is_server_block(t: Any) -> bool:
+    """``server_tool_use`` / ``mcp_tool_use`` and their results (``web_search_tool_result``, ...)."""
+    return t in SERVER_CALL_TYPES or (
+        isinstance(t, str) and t.endswith("_tool_result") and t != "tool_result"
+    )
+
+
+def server_part(block: dict[str, Any]) -> ServerToolCallPart | ServerToolResultPart:
+    """A server tool block as an opaque hub part (``data`` is the block, to go back as it came)."""
+    if block.get("type") in SERVER_CALL_TYPES:
+        return ServerToolCallPart(str(block.get("id") or ""), str(block.get("name") or ""), NAME, block)
+    return ServerToolResultPart(str(block.get("tool_use_id") or ""), NAME, block)
 
 
 def _block_part(block: dict[str, Any], streaming: bool = False) -> OutputPart:
@@ -355,17 +391,23 @@ def _block_part(block: dict[str, Any], streaming: bool = False) -> OutputPart:
         inp = block.get("input")
         args = "" if streaming and not inp else orjson.dumps(inp if inp is not None else {}).decode()
         return ToolCallPart(str(block.get("id") or ""), str(block.get("name") or ""), args)
+    if is_server_block(t):
+        return server_part(block)
     raise GatewayError(
-        "upstream", f"Anthropic returned a content block of type {t!r}, which any2api cannot translate "
-        "(server tools need a client that speaks Anthropic Messages with pass-through).",
+        "upstream", f"Anthropic returned a content block of type {t!r}, which any2api cannot translate.",
         code="untranslatable_content", retryable=False,
     )  # fmt: skip
 
 
+_HUB_BLOCKS = frozenset({"text", "thinking", "redacted_thinking", "tool_use"})
+"""Block types that become hub parts of their own kind (the rest: server tool blocks, or unknown)."""
+_KNOWN_KEYS = frozenset({"type", "text", "thinking", "signature", "data", "id", "name", "input"})
+
+
 def _block_details(block: dict[str, Any]) -> dict[str, JSON] | None:
-    """Keys of a response block beyond what the hub part holds (citations, caller ...)."""
-    known = {"type", "text", "thinking", "signature", "data", "id", "name", "input"}
-    rest = {k: v for k, v in block.items() if k not in known and v is not None}
+    """Keys of a response block beyond what the hub part holds (citations, caller ...); not for server
+    tool blocks, whose part holds the whole block."""
+    rest = {k: v for k, v in block.items() if k not in _KNOWN_KEYS and v is not None}
     return {"anthropic": rest} if rest else None
 
 
@@ -381,152 +423,258 @@ def message_events(obj: Any, model: str) -> list[Event]:
     """A non-streamed Messages response as the event sequence a stream would give."""
     if not isinstance(obj, dict) or not isinstance(obj.get("content"), list):
         raise GatewayError("upstream", f"Upstream sent an unexpected response: {str(obj)[:300]}")
-    out: list[Event] = [ResponseStart(message_id(str(obj.get("id") or "")), str(obj.get("model") or model),
-                                      int(time.time()))]  # fmt: skip
-    for i, block in enumerate(obj["content"]):
+    parts = PartsManager()
+    parts.events.append(ResponseStart(message_id(str(obj.get("id") or "")), str(obj.get("model") or model),
+                                      int(time.time())))  # fmt: skip
+    for block in obj["content"]:
         if not isinstance(block, dict):
             raise GatewayError(
                 "upstream", f"Upstream sent a content block that is not an object: {block!r:.200}"
             )
-        out.append(PartStart(i, _block_part(block)))
-        out.append(PartEnd(i, _block_details(block)))
+        part = _block_part(block)
+        server = isinstance(part, ServerToolCallPart | ServerToolResultPart)
+        parts.whole(part, None if server else _block_details(block))
     u = obj.get("usage")
     if isinstance(u, dict):
-        out.append(UsageEvent(usage_from_wire(u)))
+        parts.events.append(UsageEvent(usage_from_wire(u)))
     seq = obj.get("stop_sequence")
-    out.append(Finish(_finish(obj.get("stop_reason")), seq if isinstance(seq, str) else None))
-    return out
+    parts.events.append(Finish(_finish(obj.get("stop_reason")), seq if isinstance(seq, str) else None))
+    return parts.events
 
 
-class MessageStreamParser:
-    """Messages SSE events (decoded JSON) -> hub events. Block indices map one to one onto part indices."""
+class _ServerBlock:
+    """A server tool block being streamed: it becomes one whole part at its ``content_block_stop``."""
+
+    __slots__ = ("block", "json")
+
+    def __init__(self, block: dict[str, Any]) -> None:
+        self.block = block
+        self.json: list[str] = []
+
+    def part(self) -> ServerToolCallPart | ServerToolResultPart:
+        block = self.block
+        if self.json:
+            text = "".join(self.json)
+            try:
+                block = {**block, "input": orjson.loads(text)}
+            except orjson.JSONDecodeError:
+                raise GatewayError("upstream", f"Upstream sent server tool input that is not JSON: {text[:200]!r}",
+                                   code="upstream_bad_response") from None  # fmt: skip
+        return server_part(block)
+
+
+class MessageStreamParser(JsonStreamParser):
+    """Messages SSE events (decoded JSON) -> hub events. Blocks map one to one onto parts, in order; a
+    server tool block (``server_tool_use``, ``web_search_tool_result`` ...) is one whole part, sent when
+    the block is complete."""
 
     def __init__(self, model: str) -> None:
+        super().__init__()
         self.model = model
-        self.started = False
-        self.done = False
-        self._index: dict[int, int] = {}
-        self._open: set[int] = set()
         self._details: dict[int, dict[str, Any]] = {}
-        self._tool_args: dict[int, bool] = {}
-        self._next = 0
+        self._no_args: set[int] = set()
+        """Tool calls (hub index) that got no argument text so far."""
+        self._server: dict[Any, _ServerBlock] = {}
         self.finish: FinishReason | None = None
         self.stop_sequence: str | None = None
 
-    def _start(self, msg: dict[str, Any]) -> ResponseStart:
+    def _start(self, msg: dict[str, Any]) -> None:
         self.started = True
         usage = None
         u = msg.get("usage")
         if isinstance(u, dict):
             usage = usage_from_wire(u)
             usage.output_tokens = 0  # message_start's output count is a placeholder
-        return ResponseStart(message_id(str(msg.get("id") or "")), str(msg.get("model") or self.model),
-                             int(time.time()), usage)  # fmt: skip
-
-    def _hub(self, obj: dict[str, Any]) -> int:
-        idx = obj.get("index")
-        hub = self._index.get(idx) if isinstance(idx, int) else None
-        if hub is None:
-            raise GatewayError("upstream", f"Upstream sent {obj.get('type')} for unknown block index {idx!r}")
-        return hub
+        self.parts.events.append(ResponseStart(message_id(str(msg.get("id") or "")),
+                                               str(msg.get("model") or self.model), int(time.time()), usage))  # fmt: skip
 
     def feed(self, obj: Any) -> list[Event]:
         if not isinstance(obj, dict):
             raise GatewayError("upstream", f"Upstream sent an event that is not a JSON object: {obj!r:.200}")
-        t = obj.get("type")
-        out: list[Event] = []
-        if t == "message_start":
-            out.append(self._start(_obj(obj.get("message"))))
-            return out
-        if t == "ping":
-            return out
-        if t == "error":
-            err = _obj(obj.get("error"))
-            etype = str(err.get("type") or "api_error")
-            msg = str(err.get("message") or etype)
-            kind = ERROR_KINDS.get(etype, "upstream")
-            if not self.started:
-                out.append(self._start({}))
-            out.append(ErrorEvent(GatewayError(kind, f"Upstream error: {msg}", code=etype)))
-            return out
-        if not self.started:
-            out.append(self._start({}))
-        if t == "content_block_start":
-            block = obj.get("content_block")
-            idx = obj.get("index")
-            if not isinstance(block, dict) or not isinstance(idx, int):
-                raise GatewayError("upstream", f"Upstream sent a malformed content_block_start: {obj!r:.200}")
-            hub = self._index[idx] = self._next
-            self._next += 1
-            self._open.add(hub)
-            part = _block_part(block, streaming=True)
-            if isinstance(part, ToolCallPart):
-                self._tool_args[hub] = bool(part.arguments)
-            out.append(PartStart(hub, part))
-            d = _block_details(block)
-            if d:
-                self._details[hub] = d["anthropic"]
-        elif t == "content_block_delta":
-            hub = self._hub(obj)
-            delta = _obj(obj.get("delta"))
-            dt = delta.get("type")
-            if dt == "text_delta":
-                text = delta.get("text")
-                if isinstance(text, str) and text:
-                    out.append(PartDelta(hub, text))
-            elif dt == "thinking_delta":
-                text = delta.get("thinking")
-                if isinstance(text, str) and text:
-                    out.append(PartDelta(hub, text))
-            elif dt == "signature_delta":
-                sig = delta.get("signature")
-                if isinstance(sig, str) and sig:
-                    out.append(PartDelta(hub, "", signature=sig))
-            elif dt == "input_json_delta":
-                pj = delta.get("partial_json")
-                if isinstance(pj, str) and pj:
-                    self._tool_args[hub] = True
-                    out.append(PartDelta(hub, pj))
-            elif dt == "citations_delta":
-                self._details.setdefault(hub, {}).setdefault("citations", []).append(delta.get("citation"))
-            else:
-                raise GatewayError("upstream", f"Upstream sent a content delta of unknown type {dt!r}",
-                                   code="untranslatable_content")  # fmt: skip
-        elif t == "content_block_stop":
-            hub = self._hub(obj)
-            self._open.discard(hub)
-            if self._tool_args.pop(hub, True) is False:
-                out.append(PartDelta(hub, "{}"))  # a call without arguments: "{}", as OpenAI clients expect
-            d = self._details.pop(hub, None)
-            out.append(PartEnd(hub, {"anthropic": d} if d else None))
-        elif t == "message_delta":
-            delta = _obj(obj.get("delta"))
-            if delta.get("stop_reason") is not None:
-                self.finish = _finish(delta["stop_reason"])
-            seq = delta.get("stop_sequence")
-            if isinstance(seq, str):
-                self.stop_sequence = seq
-            u = obj.get("usage")
-            if isinstance(u, dict):
-                out.append(UsageEvent(usage_from_wire(u)))
-        elif t == "message_stop":
-            self.done = True
-            for hub in sorted(self._open):
-                out.append(PartEnd(hub))
-            self._open.clear()
-            out.append(Finish(self.finish or "stop", self.stop_sequence))
+        t: Any = obj.get("type")  # any JSON value: not a known str -> KeyError or TypeError below
+        if t == "content_block_delta" and self.started:  # the hot path: one delta after another
+            self._block_delta(obj)
+        elif t == "ping":
+            return []
         else:
-            raise GatewayError("upstream", f"Upstream sent an event of unknown type {t!r}",
-                               code="untranslatable_content")  # fmt: skip
+            try:
+                handler = _HANDLERS[t]
+            except (KeyError, TypeError):
+                raise GatewayError("upstream", f"Upstream sent an event of unknown type {t!r}",
+                                   code="untranslatable_content") from None  # fmt: skip
+            if not self.started and t != "error" and t != "message_start":
+                self._start({})
+            handler(self, obj)
+        parts = self.parts
+        out = parts.events
+        parts.events = []
         return out
+
+    def _hub(self, obj: dict[str, Any]) -> int:
+        idx = obj.get("index")
+        hub = self.parts.keys.get(idx) if isinstance(idx, int) else None
+        if hub is None:
+            raise GatewayError("upstream", f"Upstream sent {obj.get('type')} for unknown block index {idx!r}")
+        return hub
+
+    def _message_start(self, obj: dict[str, Any]) -> None:
+        self._start(_obj(obj.get("message")))
+
+    def _error(self, obj: dict[str, Any]) -> None:
+        err = _obj(obj.get("error"))
+        etype = str(err.get("type") or "api_error")
+        msg = str(err.get("message") or etype)
+        if not self.started:
+            self._start({})
+        self.parts.events.append(self.fail(GatewayError(ERROR_KINDS.get(etype, "upstream"), f"Upstream error: {msg}",
+                                                        code=etype)))  # fmt: skip
+
+    def _block_start(self, obj: dict[str, Any]) -> None:
+        block = obj.get("content_block")
+        idx = obj.get("index")
+        if not isinstance(block, dict) or not isinstance(idx, int):
+            raise GatewayError("upstream", f"Upstream sent a malformed content_block_start: {obj!r:.200}")
+        t = block.get("type")
+        if t not in _HUB_BLOCKS and is_server_block(t):
+            self._server[idx] = _ServerBlock(block)  # one whole part at its content_block_stop
+            return
+        part = _block_part(block, streaming=True)
+        hub = self.parts.start(part, idx)
+        if isinstance(part, ToolCallPart) and not part.arguments:
+            self._no_args.add(hub)
+        d = _block_details(block)
+        if d:
+            self._details[hub] = d["anthropic"]
+
+    def _block_delta(self, obj: dict[str, Any]) -> None:
+        if self._server and obj.get("index") in self._server:
+            self._server_delta(obj)
+            return
+        idx = obj.get("index")
+        hub = self.parts.keys.get(idx) if type(idx) is int else None
+        if hub is None:
+            hub = self._hub(obj)
+        delta = obj.get("delta")
+        if not isinstance(delta, dict):
+            delta = {}
+        dt = delta.get("type")
+        if dt == "text_delta" or dt == "thinking_delta":
+            text = delta.get("text" if dt == "text_delta" else "thinking")
+            if text and isinstance(text, str):
+                self.parts.events.append(PartDelta(hub, text))
+        elif dt == "input_json_delta":
+            pj = delta.get("partial_json")
+            if pj and isinstance(pj, str):
+                self._no_args.discard(hub)
+                self.parts.events.append(PartDelta(hub, pj))
+        elif dt == "signature_delta":
+            sig = delta.get("signature")
+            if sig and isinstance(sig, str):
+                self.parts.delta(hub, "", sig)
+        elif dt == "citations_delta":
+            self._details.setdefault(hub, {}).setdefault("citations", []).append(delta.get("citation"))
+        else:
+            raise GatewayError("upstream", f"Upstream sent a content delta of unknown type {dt!r}",
+                               code="untranslatable_content")  # fmt: skip
+
+    def _server_delta(self, obj: dict[str, Any]) -> None:
+        delta = _obj(obj.get("delta"))
+        if delta.get("type") != "input_json_delta":
+            raise GatewayError("upstream", f"Upstream sent a {delta.get('type')!r} delta for a server tool block",
+                               code="untranslatable_content")  # fmt: skip
+        pj = delta.get("partial_json")
+        if pj and isinstance(pj, str):
+            self._server[obj.get("index")].json.append(pj)
+
+    def _block_stop(self, obj: dict[str, Any]) -> None:
+        server = self._server.pop(obj.get("index"), None) if self._server else None
+        if server is not None:
+            self.parts.whole(server.part())
+            return
+        idx = obj.get("index")
+        hub = self.parts.keys.get(idx) if type(idx) is int else None
+        if hub is None:
+            hub = self._hub(obj)
+        if hub in self._no_args:
+            self._no_args.discard(hub)
+            self.parts.delta(hub, "{}")  # a call without arguments: "{}", as OpenAI clients expect
+        d = self._details.pop(hub, None)
+        self.parts.end(hub, {"anthropic": d} if d else None)
+
+    def _message_delta(self, obj: dict[str, Any]) -> None:
+        delta = _obj(obj.get("delta"))
+        if delta.get("stop_reason") is not None:
+            self.finish = _finish(delta["stop_reason"])
+        seq = delta.get("stop_sequence")
+        if isinstance(seq, str):
+            self.stop_sequence = seq
+        u = obj.get("usage")
+        if isinstance(u, dict):
+            self.parts.events.append(UsageEvent(usage_from_wire(u)))
+
+    def _message_stop(self, obj: dict[str, Any]) -> None:
+        self.done = True
+        self.parts.close()
+        self.parts.events.append(Finish(self.finish or "stop", self.stop_sequence))
+
+    def close(self) -> list[Event]:
+        if self.done:
+            return []
+        if not self.started:
+            raise GatewayError("upstream", "Upstream closed the stream without sending anything",
+                               code="upstream_empty")  # fmt: skip
+        out = self.parts.take()
+        out.append(self.fail(GatewayError("upstream", "Upstream stream ended before message_stop",
+                                          code="upstream_disconnected")))  # fmt: skip
+        return out
+
+
+_HANDLERS: dict[str, Callable[[MessageStreamParser, dict[str, Any]], None]] = {
+    "content_block_delta": MessageStreamParser._block_delta,
+    "content_block_start": MessageStreamParser._block_start,
+    "content_block_stop": MessageStreamParser._block_stop,
+    "message_start": MessageStreamParser._message_start,
+    "message_delta": MessageStreamParser._message_delta,
+    "message_stop": MessageStreamParser._message_stop,
+    "error": MessageStreamParser._error,
+}
 
 
 # ------------------------------------------------------------------------------------------ provider
 
 
-@register("anthropic")
-class AnthropicProvider(Provider):
+@dataclass(frozen=True, slots=True)
+class AnthropicOptions:
+    default_max_tokens: int = DEFAULT_MAX_TOKENS
+    budgets: dict[str, int] = field(default_factory=lambda: dict(THINKING_BUDGETS))
+
+
+def anthropic_options(config: ProviderConfig, where: ConfigPath) -> AnthropicOptions:
+    """The ``options`` of an ``anthropic`` provider: ``default_max_tokens``, ``thinking_budgets``."""
+    opts = config.options
+    for k in opts:
+        if k not in ("default_max_tokens", "thinking_budgets"):
+            raise where.error(
+                f"options.{k}", "unknown option (expected one of: default_max_tokens, thinking_budgets)"
+            )
+    dmt = opts.get("default_max_tokens", DEFAULT_MAX_TOKENS)
+    if isinstance(dmt, bool) or not isinstance(dmt, int) or dmt < 1:
+        raise where.error("options.default_max_tokens", "must be a positive integer")
+    budgets = dict(THINKING_BUDGETS)
+    tb = opts.get("thinking_budgets")
+    if tb is not None:
+        if not isinstance(tb, dict) or not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in tb.values()
+        ):
+            raise where.error("options.thinking_budgets", "must map effort names to integers")
+        budgets.update({str(k): int(v) for k, v in tb.items()})
+    return AnthropicOptions(dmt, budgets)
+
+
+class AnthropicProvider(JsonHttpProvider):
     dialect = NAME
+    auth_style = "x-api-key"
+    lower_headers = True
 
     def __init__(self, config: ProviderConfig, upstream: Upstream) -> None:
         super().__init__(config, upstream)
@@ -535,45 +683,18 @@ class AnthropicProvider(Provider):
             base = base[:-3]
         self.base = base
         self.url = base + (config.chat_path or "/v1/messages")
-        self.models_url = base + (config.models_path or "/v1/models")
-        opts = config.options
-        dmt = opts.get("default_max_tokens", DEFAULT_MAX_TOKENS)
-        if isinstance(dmt, bool) or not isinstance(dmt, int) or dmt < 1:
-            raise ValueError(f"providers.{config.name}.options.default_max_tokens must be a positive integer")
-        self.default_max_tokens: int = dmt
-        budgets = dict(THINKING_BUDGETS)
-        tb = opts.get("thinking_budgets")
-        if tb is not None:
-            if not isinstance(tb, dict) or not all(
-                isinstance(v, int) and not isinstance(v, bool) for v in tb.values()
-            ):
-                raise ValueError(
-                    f"providers.{config.name}.options.thinking_budgets must map effort names to integers"
-                )
-            budgets.update({str(k): int(v) for k, v in tb.items()})
-        self.budgets = budgets
-        headers = {k.lower(): v for k, v in config.headers.items()}
+        self.models_url = base + (config.models_path or "/v1/models") + "?limit=1000"
+        options = anthropic_options(config, ConfigPath(f"providers.{config.name}"))
+        self.default_max_tokens = options.default_max_tokens
+        self.budgets = options.budgets
+
+    def base_headers(self) -> dict[str, str]:
+        headers = {k.lower(): v for k, v in self.config.headers.items()}
         self._config_beta = headers.pop("anthropic-beta", None)
-        self._base_headers = {
-            "content-type": "application/json",
-            "anthropic-version": DEFAULT_VERSION,
-            **headers,
-        }
-        self._auth_cache: dict[str | None, dict[str, str]] = {}
+        return {"content-type": "application/json", "anthropic-version": DEFAULT_VERSION, **headers}
 
     def headers(self, account: Account, stream: bool, beta: str | None = None) -> dict[str, str]:
-        key = account.api_key
-        h = self._auth_cache.get(key)
-        if h is None:
-            h = dict(self._base_headers)
-            style = (self.config.auth_header or "x-api-key").lower()
-            if key:
-                if style == "bearer":
-                    h["authorization"] = f"Bearer {key}"
-                elif style != "none":
-                    h[style] = key
-            if len(self._auth_cache) < 1024:
-                self._auth_cache[key] = h
+        h = super().headers(account, False)
         betas = ",".join(b for b in (self._config_beta, beta) if b)
         if not stream and not betas:
             return h
@@ -583,9 +704,6 @@ class AnthropicProvider(Provider):
         if betas:
             out["anthropic-beta"] = betas
         return out
-
-    async def _send(self, body: bytes, headers: dict[str, str], proxy: str | None) -> aiohttp.ClientResponse:
-        return await self.post(self.url, body, headers, proxy)
 
     async def forward(
         self,
@@ -599,87 +717,30 @@ class AnthropicProvider(Provider):
         out = dict(body)
         out["model"] = model
         beta = headers.get("anthropic-beta") if headers else None
-        return await self._send(orjson.dumps(out), self.headers(account, stream, beta), account.proxy)
+        return await self.send(
+            self.url, orjson.dumps(out), self.headers(account, stream, beta), self.proxy(account)
+        )
 
-    async def stream(self, req: ChatRequest, model: str, account: Account) -> AsyncGenerator[Event, None]:
+    async def build(self, req: ChatRequest, model: str, account: Account) -> WireRequest:
         body = build_body(req, model, default_max_tokens=self.default_max_tokens, budgets=self.budgets)
         beta = req.header_for(NAME, "anthropic-beta")
-        resp = await self._send(orjson.dumps(body), self.headers(account, req.stream, beta), account.proxy)
-        try:
-            if not req.stream:
-                raw = await read_body(resp, self.timeouts.idle)
-                try:
-                    obj = orjson.loads(raw)
-                except orjson.JSONDecodeError:
-                    raise GatewayError("upstream", f"Upstream sent invalid JSON: {raw[:200]!r}") from None
-                for e in message_events(obj, model):
-                    yield e
-                return
-            async for e in self._stream_events(resp, model):
-                yield e
-        finally:
-            resp.release()
+        return WireRequest(self.url, orjson.dumps(body), self.headers(account, req.stream, beta))
 
-    async def _stream_events(self, resp: aiohttp.ClientResponse, model: str) -> AsyncGenerator[Event, None]:
-        parser = MessageStreamParser(model)
-        decoder = SSEDecoder()
-        try:
-            async for chunk in iter_body(resp, self.timeouts.idle):
-                if chunk is None:
-                    continue
-                for ev in decoder.feed(chunk):
-                    for e in self._decode(parser, ev.data):
-                        yield e
-                        if isinstance(e, ErrorEvent):
-                            return
-                    if parser.done:
-                        return
-            for ev in decoder.close():
-                for e in self._decode(parser, ev.data):
-                    yield e
-                    if isinstance(e, ErrorEvent):
-                        return
-        except GatewayError as err:
-            if not parser.started:
-                raise
-            yield ErrorEvent(err)
-            return
-        if not parser.done:
-            if not parser.started:
-                raise GatewayError("upstream", "Upstream closed the stream without sending anything",
-                                   code="upstream_empty")  # fmt: skip
-            yield ErrorEvent(GatewayError("upstream", "Upstream stream ended before message_stop",
-                                          code="upstream_disconnected"))  # fmt: skip
+    def stream_parser(self, req: ChatRequest, model: str) -> MessageStreamParser:
+        return MessageStreamParser(model)
 
-    @staticmethod
-    def _decode(parser: MessageStreamParser, data: str) -> list[Event]:
-        if not data:
-            return []
-        try:
-            obj = orjson.loads(data)
-        except orjson.JSONDecodeError:
-            raise GatewayError(
-                "upstream", f"Upstream sent invalid JSON in its stream: {data[:200]!r}"
-            ) from None
-        return parser.feed(obj)
+    def response_events(self, obj: Any, req: ChatRequest, model: str) -> list[Event]:
+        return message_events(obj, model)
 
-    async def list_models(self) -> list[ModelInfo]:
-        configured = [ModelInfo(m.id, m.display_name) for m in self.config.models]
-        if not self.config.discover_models:
-            return configured
-        key = self.config.api_keys[0] if self.config.api_keys else None
-        account = Account(
-            id=f"{self.name}#discover", provider=self.name, api_key=key, proxy=self.config.proxy
-        )
-        doc = await self.get_json(self.models_url + "?limit=1000", self.headers(account, False), account.proxy,
-                                  "/v1/models")  # fmt: skip
+    def model_list(self, doc: Any) -> list[ModelInfo]:
         data = doc.get("data") if isinstance(doc, dict) else None
         if not isinstance(data, list):
             raise GatewayError("upstream", "Upstream /v1/models answer is not an Anthropic model list")
-        found = [
+        return [
             ModelInfo(str(m["id"]), m.get("display_name"))
             for m in data
             if isinstance(m, dict) and m.get("id")
         ]
-        known = {m.id for m in found}
-        return found + [m for m in configured if m.id not in known]
+
+
+register_provider("anthropic", AnthropicProvider, wire=NAME, options=anthropic_options)

@@ -1,10 +1,11 @@
-"""What every upstream adapter provides, and the registry of adapter types."""
+"""What every upstream adapter provides (the registry of types is ``providers/registry.py``; the base of
+JSON-over-HTTP upstreams is ``providers/http_json.py``)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from ..core.events import Event
 from ..core.request import ChatRequest
@@ -12,7 +13,7 @@ from ..core.request import ChatRequest
 if TYPE_CHECKING:
     from aiohttp import ClientResponse
 
-    from ..config import ProviderConfig
+    from ..config_types import ProviderConfig
     from ..upstream import Upstream
 
 
@@ -50,7 +51,8 @@ class Provider:
     ``ResponseStart`` was yielded, failures are reported as an ``ErrorEvent`` and the stream ends.
     """
 
-    dialect: ClassVar[str] = ""
+    dialect: str = ""
+    """Set from the type's registration (``providers/registry.py``) when built by ``create_provider``."""
 
     def __init__(self, config: ProviderConfig, upstream: Upstream) -> None:
         self.config = config
@@ -65,39 +67,6 @@ class Provider:
 
     def stream(self, req: ChatRequest, model: str, account: Account) -> AsyncGenerator[Event, None]:
         raise NotImplementedError
-
-    async def post(self, url: str, body: bytes, headers: dict[str, str], proxy: str | None) -> ClientResponse:
-        """POST upstream; a non-2xx answer is read, released and raised as a mapped ``GatewayError``."""
-        from ..upstream import map_upstream_error, read_body
-
-        resp = await self.upstream.request("POST", url, data=body, headers=headers, timeouts=self.timeouts,
-                                           proxy=proxy)  # fmt: skip
-        if resp.status >= 300:
-            try:
-                raw = await read_body(resp, self.timeouts.idle)
-            finally:
-                resp.release()
-            raise map_upstream_error(resp.status, raw, resp.headers, self.rules, self.name)
-        return resp
-
-    async def get_json(self, url: str, headers: dict[str, str], proxy: str | None, what: str) -> Any:
-        """GET a JSON document upstream (model lists); errors mapped like chat errors."""
-        import orjson
-
-        from ..core.errors import GatewayError
-        from ..upstream import map_upstream_error, read_body
-
-        resp = await self.upstream.request("GET", url, headers=headers, timeouts=self.timeouts, proxy=proxy)
-        try:
-            raw = await read_body(resp, self.timeouts.idle)
-        finally:
-            resp.release()
-        if resp.status >= 300:
-            raise map_upstream_error(resp.status, raw, resp.headers, self.rules, self.name)
-        try:
-            return orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            raise GatewayError("upstream", f"Upstream {what} answer is not JSON: {raw[:200]!r}") from None
 
     def can_forward(self, body: dict[str, Any]) -> bool:
         """Whether this request may take the pass-through path (the adapter may need to rewrite it)."""
@@ -123,26 +92,3 @@ class Provider:
 
     async def close(self) -> None:
         return None
-
-
-ProviderFactory = Callable[["ProviderConfig", "Upstream"], Provider]
-_REGISTRY: dict[str, ProviderFactory] = {}
-
-
-def register(*types: str) -> Callable[[ProviderFactory], ProviderFactory]:
-    def deco(factory: ProviderFactory) -> ProviderFactory:
-        for t in types:
-            _REGISTRY[t] = factory
-        return factory
-
-    return deco
-
-
-def create_provider(config: ProviderConfig, upstream: Upstream) -> Provider:
-    from . import load_builtin
-
-    load_builtin()
-    factory = _REGISTRY.get(config.type)
-    if factory is None:
-        raise ValueError(f"provider type {config.type!r} is not available")
-    return factory(config, upstream)

@@ -9,14 +9,20 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncGenerator
+from typing import TYPE_CHECKING
 
 import orjson
 
+from ..config_types import ConfigPath, ProviderConfig
 from ..core.events import Event, Finish, PartDelta, PartEnd, PartStart, ResponseStart, UsageEvent
 from ..core.parts import ReasoningPart, TextPart, ToolCallPart, ToolResultPart
-from ..core.request import ChatRequest
-from ..core.response import Usage
-from .base import Account, ModelInfo, Provider, register
+from ..core.request import ChatRequest, ToolDef
+from ..core.response import FinishReason, Usage
+from .base import Account, ModelInfo, Provider
+from .registry import register_provider
+
+if TYPE_CHECKING:
+    from ..upstream import Upstream
 
 
 def _words(text: str) -> list[str]:
@@ -28,30 +34,63 @@ def _words(text: str) -> list[str]:
     return out
 
 
-@register("demo")
+def demo_options(config: ProviderConfig, where: ConfigPath) -> float | None:
+    """``options.delay``: seconds between streamed pieces (default 0.01 streaming, 0 otherwise)."""
+    for k in config.options:
+        if k != "delay":
+            raise where.error(f"options.{k}", "unknown option (a demo provider takes: delay)")
+    delay = config.options.get("delay")
+    if delay is not None and (isinstance(delay, bool) or not isinstance(delay, int | float) or delay < 0):
+        raise where.error("options.delay", "must be a number of seconds")
+    return float(delay) if delay is not None else None
+
+
+def _last_turn(req: ChatRequest) -> tuple[str, ToolResultPart | None]:
+    """The last user text, and the tool result the last message answers with (if it does)."""
+    last_user = ""
+    last_tool: ToolResultPart | None = None
+    for m in req.messages:
+        for p in m.parts:
+            if isinstance(p, TextPart) and m.role == "user":
+                last_user = p.text
+            elif isinstance(p, ToolResultPart):
+                last_tool = p
+    if (
+        req.messages
+        and req.messages[-1].role not in ("tool",)
+        and not any(isinstance(p, ToolResultPart) for p in req.messages[-1].parts)
+    ):
+        last_tool = None
+    return last_user, last_tool
+
+
+def _tool_to_call(req: ChatRequest, last_user: str, last_tool: ToolResultPart | None) -> ToolDef | None:
+    if (
+        not req.tools
+        or last_tool is not None
+        or (req.tool_choice is not None and req.tool_choice.mode == "none")
+    ):
+        return None
+    for t in req.tools:
+        if t.name.lower() in last_user.lower() or (req.tool_choice and req.tool_choice.mode != "auto"):
+            return t
+    return None
+
+
 class DemoProvider(Provider):
     dialect = "demo"
+
+    def __init__(self, config: ProviderConfig, upstream: Upstream) -> None:
+        super().__init__(config, upstream)
+        self.delay = demo_options(config, ConfigPath(f"providers.{config.name}"))
 
     @property
     def passthrough(self) -> bool:
         return False
 
     async def stream(self, req: ChatRequest, model: str, account: Account) -> AsyncGenerator[Event, None]:
-        delay = float(self.config.options.get("delay", 0.01 if req.stream else 0.0))
-        last_user = ""
-        last_tool: ToolResultPart | None = None
-        for m in req.messages:
-            for p in m.parts:
-                if isinstance(p, TextPart) and m.role == "user":
-                    last_user = p.text
-                elif isinstance(p, ToolResultPart):
-                    last_tool = p
-        if (
-            req.messages
-            and req.messages[-1].role not in ("tool",)
-            and not any(isinstance(p, ToolResultPart) for p in req.messages[-1].parts)
-        ):
-            last_tool = None
+        delay = self.delay if self.delay is not None else (0.01 if req.stream else 0.0)
+        last_user, last_tool = _last_turn(req)
         yield ResponseStart(f"chatcmpl-demo-{uuid.uuid4().hex[:16]}", model, int(time.time()))
         idx = 0
         out_tokens = 0
@@ -64,14 +103,8 @@ class DemoProvider(Provider):
                 await asyncio.sleep(delay)
             yield PartEnd(idx)
             idx += 1
-        tool = None
-        if req.tools and last_tool is None and (req.tool_choice is None or req.tool_choice.mode != "none"):
-            for t in req.tools:
-                if t.name.lower() in last_user.lower() or (
-                    req.tool_choice and req.tool_choice.mode != "auto"
-                ):
-                    tool = t
-                    break
+        tool = _tool_to_call(req, last_user, last_tool)
+        finish: FinishReason
         if tool is not None:
             args = orjson.dumps({k: "demo" for k in (tool.parameters.get("properties") or {})}).decode()
             yield PartStart(idx, ToolCallPart(f"call_{uuid.uuid4().hex[:24]}", tool.name, ""))
@@ -98,7 +131,10 @@ class DemoProvider(Provider):
             finish = "length" if limit < len(words) else "stop"
         in_tokens = sum(len(p.text.split()) for m in req.messages for p in m.parts if isinstance(p, TextPart))
         yield UsageEvent(Usage(in_tokens + 5, out_tokens))
-        yield Finish(finish)  # type: ignore[arg-type]
+        yield Finish(finish)
 
     async def list_models(self) -> list[ModelInfo]:
         return [ModelInfo(m.id, m.display_name) for m in self.config.models]
+
+
+register_provider("demo", DemoProvider, wire="demo", options=demo_options)

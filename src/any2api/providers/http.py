@@ -13,40 +13,40 @@ import time
 import uuid
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import orjson
 
-from ..config import ErrorRule, ProviderConfig
 from ..core.errors import DEFAULT_STATUS, GatewayError
-from ..core.events import ErrorEvent, Event, Finish, PartDelta, PartEnd, PartStart, ResponseStart, UsageEvent
-from ..core.parts import FilePart, ReasoningPart, TextPart, ToolCallPart
+from ..core.events import Event, Finish, ResponseStart, UsageEvent
+from ..core.parts import FilePart, ToolCallPart
+from ..core.parts_manager import PartsManager, new_call_id
 from ..core.request import ChatRequest
 from ..core.response import FinishReason, Usage
+from ..sse import SSEEvent
 from ..toolemu import ParsedCall, ToolBox, ToolCallParser, toolbox_for
-from ..upstream import Upstream, iter_body, map_upstream_error, match_rule, read_body
-from .base import Account, Provider, register
+from ..upstream import match_rule
+from .base import Account
+from .http_json import JsonHttpProvider, WireRequest
 from .httpapi.extract import BodyReader, Piece
 from .httpapi.messages import build_context
 from .httpapi.spec import HttpSpec, compile_spec
 from .httpapi.template import OMIT
 from .httpapi.think import ThinkSplitter
+from .registry import register_provider
+from .stream_parser import StreamParser
 
-Trace = Callable[[str, Any], None]
-"""Observer of the raw exchange (``adapter try``): ("request", PreparedRequest), ("response", the
-aiohttp response head), ("chunk", bytes)."""
+if TYPE_CHECKING:
+    from ..config_types import ConfigPath, ProviderConfig
+    from ..upstream import Upstream
 
 _ACCEPT = {"sse": "text/event-stream", "ndjson": "application/x-ndjson", "json": "application/json"}
 
 
 @dataclass(slots=True)
-class PreparedRequest:
-    method: str
-    url: str
-    headers: dict[str, str]
-    body: bytes | None
-    toolbox: ToolBox | None
+class PreparedRequest(WireRequest):
+    toolbox: ToolBox | None = None
 
 
 def _header_value(name: str, v: Any) -> str:
@@ -58,13 +58,15 @@ def _header_value(name: str, v: Any) -> str:
     return s
 
 
-@register("http")
-class HttpProvider(Provider):
+class HttpProvider(JsonHttpProvider):
+    auth_style = "none"
+
     def __init__(self, config: ProviderConfig, upstream: Upstream, spec: HttpSpec | None = None) -> None:
         super().__init__(config, upstream)
         self.spec = spec if spec is not None else compile_spec(config)
-        self.rules: list[ErrorRule] = [*config.error_rules, *upstream.global_rules]
-        self.trace: Trace | None = None
+
+    def base_headers(self) -> dict[str, str]:
+        return {}  # every header comes from the spec's templates
 
     # -- request ----------------------------------------------------------------------------------------
 
@@ -79,20 +81,11 @@ class HttpProvider(Provider):
             params = [(k, _header_value(k, v)) for k, r in spec.query if (v := r(ctx)) is not OMIT]
             if params:
                 url += ("&" if "?" in url else "?") + urlencode(params)
-        headers: dict[str, str] = {}
-        for k, r in spec.headers:
-            v = r(ctx)
-            if v is not OMIT:
-                headers[k] = _header_value(k, v)
+        headers = {k: _header_value(k, v) for k, r in spec.headers if (v := r(ctx)) is not OMIT}
         lower = {k.lower() for k in headers}
-        style = (self.config.auth_header or "none").lower()
-        if account.api_key and style != "none":
-            if style == "bearer":
-                headers["Authorization"] = f"Bearer {account.api_key}"
-            else:
-                headers["x-api-key" if style == "x-api-key" else self.config.auth_header or ""] = (
-                    account.api_key
-                )
+        auth = self.auth_header(account.api_key)
+        if auth is not None:
+            headers["x-api-key" if auth[0].lower() == "x-api-key" else auth[0]] = auth[1]
         body: bytes | None = None
         if spec.body is not None:
             value = spec.body(ctx)
@@ -102,67 +95,29 @@ class HttpProvider(Provider):
         if "accept" not in lower and spec.response.format in _ACCEPT:
             headers["Accept"] = _ACCEPT[spec.response.format]
         box = toolbox_for(req) if spec.tools == "emulate" else None
-        return PreparedRequest(spec.method, url, headers, body, box)
+        return PreparedRequest(url, body, headers, spec.method, box)
+
+    async def build(self, req: ChatRequest, model: str, account: Account) -> PreparedRequest:
+        if any(isinstance(p, FilePart) for m in req.messages for p in m.parts):
+            return await asyncio.to_thread(self.prepare, req, model, account)  # PDF text extraction
+        return self.prepare(req, model, account)
 
     # -- response ---------------------------------------------------------------------------------------
 
     async def stream(self, req: ChatRequest, model: str, account: Account) -> AsyncGenerator[Event, None]:
-        if any(isinstance(p, FilePart) for m in req.messages for p in m.parts):
-            prep = await asyncio.to_thread(self.prepare, req, model, account)  # PDF text extraction
-        else:
-            prep = self.prepare(req, model, account)
-        trace = self.trace
-        if trace is not None:
-            trace("request", prep)
-        t = self.config.timeouts or self.upstream.timeouts
-        resp = await self.upstream.request(
-            prep.method, prep.url, data=prep.body, headers=prep.headers, timeouts=t,
-            proxy=account.proxy or self.config.proxy,
-        )  # fmt: skip
+        prep = await self.build(req, model, account)
+        if self.trace is not None:
+            self.trace("request", prep)
+        resp = await self.send(prep.url, prep.body, prep.headers, self.proxy(account), prep.method)
         try:
-            if trace is not None:
-                trace("response", resp)
-            if resp.status >= 300:
-                body = await read_body(resp, t.idle)
-                if trace is not None:
-                    trace("chunk", body)
-                raise map_upstream_error(resp.status, body, resp.headers, self.rules, self.name)
             reader = BodyReader(self.spec.response, resp.headers.get("Content-Type", ""))
-            tr = Translator(self.spec, model, prep.toolbox)
-            out: list[Event] = []
-            try:
-                async for chunk in iter_body(resp, t.idle):
-                    if chunk is None:
-                        continue
-                    if trace is not None:
-                        trace("chunk", chunk)
-                    for piece in reader.feed(chunk):
-                        self._piece(tr, piece, resp.status, out)
-                    if out:
-                        for ev in out:
-                            yield ev
-                        out.clear()
-                    if reader.done:
-                        break
-                for piece in reader.close():
-                    self._piece(tr, piece, resp.status, out)
-                tr.end(out)
-            except GatewayError as e:
-                if not tr.started:
-                    raise
-                for ev in out:
-                    yield ev
-                yield ErrorEvent(e)
-                return
-            for ev in out:
-                yield ev
+            status = resp.status
+            parser = HttpParser(self.spec, model, prep.toolbox, reader,
+                                lambda message, body: self.body_error(message, body, status))  # fmt: skip
+            async for e in self.events(resp, parser, reader.format):
+                yield e
         finally:
             resp.release()
-
-    def _piece(self, tr: Translator, piece: Piece, status: int, out: list[Event]) -> None:
-        if piece.error is not None:
-            raise self.body_error(piece.error, piece.error_body or piece.error.encode(), status)
-        tr.piece(piece, out)
 
     def body_error(self, message: str, body: bytes, status: int) -> GatewayError:
         """An error the upstream reported inside a successful response (or a stream event)."""
@@ -179,43 +134,77 @@ class HttpProvider(Provider):
         )
 
 
-class Translator:
-    """Pieces of an upstream response -> hub events (one instance per response)."""
+def _cumulative_tail(prev: str, s: str) -> str:
+    """What a cumulative text adds to the previous one (from the first difference on)."""
+    if s.startswith(prev):
+        return s[len(prev) :]
+    n = 0
+    for a, b in zip(prev, s, strict=False):
+        if a != b:
+            break
+        n += 1
+    return s[n:]
 
-    def __init__(self, spec: HttpSpec, model: str, toolbox: ToolBox | None) -> None:
+
+class HttpParser(StreamParser):
+    """Frames of an ``http`` provider's response -> hub events: the spec's response rules make pieces
+    (text, reasoning, usage, finish, errors); pieces go through cumulative text, ``<think>`` splitting and
+    tool-call emulation into parts."""
+
+    def __init__(
+        self, spec: HttpSpec, model: str, toolbox: ToolBox | None, reader: BodyReader,
+        error_of: Callable[[str, bytes], GatewayError],
+    ) -> None:  # fmt: skip
+        super().__init__()
+        self.parts = PartsManager(split_start=True)
         self.spec = spec
         self.model = model
+        self.reader = reader
+        self.error_of = error_of
         th = spec.think
         self.think = ThinkSplitter(th.open, th.close, th.anywhere) if th is not None else None
         self.parser = ToolCallParser(toolbox, bare_json=spec.bare_json) if toolbox else None
-        self.started = False
         self.seen = False
         self.id: str | None = None
         self.usage: Usage | None = None
         self.finish: str | None = None
         self.calls = 0
-        self._next = 0
-        self._open = -1
-        self._open_kind = ""
         self._pending_ws = ""
         self._prev_text = ""
         self._prev_reasoning = ""
 
+    def feed_frame(self, frame: SSEEvent) -> list[Event]:
+        for p in self.reader.pieces(frame):
+            if p.error is not None:
+                raise self.error_of(p.error, p.error_body or p.error.encode())
+            self.piece(p)
+        if self.reader.done:
+            self.done = True
+        return self.parts.take()
+
+    def close(self) -> list[Event]:
+        self.end()
+        return self.parts.take()
+
     # -- input
 
-    def piece(self, p: Piece, out: list[Event]) -> None:
+    def piece(self, p: Piece) -> None:
         if p.id is not None and self.id is None:
             self.id = p.id
         if p.meaningful:
             self.seen = True
         if p.reasoning:
-            r = self._cumulative(p.reasoning, reasoning=True) if self.spec.cumulative else p.reasoning
+            r = p.reasoning
+            if self.spec.cumulative:
+                r, self._prev_reasoning = _cumulative_tail(self._prev_reasoning, r), r
             if r:
-                self._reasoning(r, out)
+                self._reasoning(r)
         if p.text:
-            t = self._cumulative(p.text, reasoning=False) if self.spec.cumulative else p.text
+            t = p.text
+            if self.spec.cumulative:
+                t, self._prev_text = _cumulative_tail(self._prev_text, t), t
             if t:
-                self._text(t, out)
+                self._text(t)
         if p.usage is not None:
             if self.usage is None:
                 self.usage = Usage()
@@ -223,7 +212,7 @@ class Translator:
         if p.finish is not None:
             self.finish = p.finish
 
-    def end(self, out: list[Event]) -> None:
+    def end(self) -> None:
         if not self.seen:
             raise GatewayError(
                 "upstream",
@@ -234,65 +223,52 @@ class Translator:
         if self.think is not None:
             for is_r, s in self.think.close():
                 if is_r:
-                    self._reasoning(s, out)
+                    self._reasoning(s)
                 else:
-                    self._plain(s, out)
+                    self._plain(s)
         if self.parser is not None:
-            self._parsed(self.parser.close(), out)
+            self._parsed(self.parser.close())
             if self._pending_ws and not self.calls:
-                self._emit_text(self._pending_ws, out)
+                self._emit_text(self._pending_ws)
             self._pending_ws = ""
-        self._start(out)
-        self._close_open(out)
+        self._start()
+        self.parts.close()
         if self.usage is not None:
-            out.append(UsageEvent(self.usage))
+            self.parts.events.append(UsageEvent(self.usage))
+        self.parts.events.append(Finish(self._finish_reason()))
+
+    def _finish_reason(self) -> FinishReason:
         reason: FinishReason = "stop"
         if self.finish is not None:
-            reason = self.spec.finish_map.get(
-                self.finish, self.spec.finish_map.get(self.finish.lower(), "stop")
-            )
+            fm = self.spec.finish_map
+            reason = fm.get(self.finish, fm.get(self.finish.lower(), "stop"))
         if self.calls and reason == "stop":
             reason = "tool_calls"
-        out.append(Finish(reason))
+        return reason
 
-    # -- pipeline: cumulative -> think -> tool parser -> parts
+    # -- pipeline: think -> tool parser -> parts
 
-    def _cumulative(self, s: str, reasoning: bool) -> str:
-        prev = self._prev_reasoning if reasoning else self._prev_text
-        if reasoning:
-            self._prev_reasoning = s
-        else:
-            self._prev_text = s
-        if s.startswith(prev):
-            return s[len(prev) :]
-        n = 0
-        for a, b in zip(prev, s, strict=False):
-            if a != b:
-                break
-            n += 1
-        return s[n:]
-
-    def _text(self, s: str, out: list[Event]) -> None:
+    def _text(self, s: str) -> None:
         if self.think is None:
-            self._plain(s, out)
+            self._plain(s)
             return
         for is_r, part in self.think.feed(s):
             if is_r:
-                self._reasoning(part, out)
+                self._reasoning(part)
             else:
-                self._plain(part, out)
+                self._plain(part)
 
-    def _plain(self, s: str, out: list[Event]) -> None:
+    def _plain(self, s: str) -> None:
         if self.parser is None:
-            self._emit_text(s, out)
+            self._emit_text(s)
         else:
-            self._parsed(self.parser.feed(s), out)
+            self._parsed(self.parser.feed(s))
 
-    def _parsed(self, events: list[Any], out: list[Event]) -> None:
+    def _parsed(self, events: list[Any]) -> None:
         for e in events:
             if isinstance(e, ParsedCall):
                 self._pending_ws = ""  # whitespace around calls is layout, not an answer
-                self._call(e, out)
+                self._call(e)
             else:
                 s = e.text
                 if not s.strip():
@@ -301,45 +277,38 @@ class Translator:
                 if self._pending_ws:
                     s = self._pending_ws + s
                     self._pending_ws = ""
-                self._emit_text(s, out)
+                self._emit_text(s)
 
     # -- output
 
-    def _start(self, out: list[Event]) -> None:
+    def _start(self) -> None:
         if not self.started:
             self.started = True
-            out.append(ResponseStart(self.id or f"http-{uuid.uuid4().hex}", self.model, int(time.time())))
+            self.parts.events.append(ResponseStart(self.id or f"http-{uuid.uuid4().hex}", self.model,
+                                                   int(time.time())))  # fmt: skip
 
-    def _close_open(self, out: list[Event]) -> None:
-        if self._open >= 0:
-            out.append(PartEnd(self._open))
-            self._open = -1
-            self._open_kind = ""
+    def _emit_text(self, s: str) -> None:
+        if s:
+            self._start()
+            self.parts.text(s)
 
-    def _delta(self, kind: str, s: str, out: list[Event]) -> None:
-        if not s:
-            return
-        self._start(out)
-        if self._open_kind != kind:
-            self._close_open(out)
-            self._open = self._next
-            self._next += 1
-            self._open_kind = kind
-            out.append(PartStart(self._open, TextPart("") if kind == "text" else ReasoningPart("")))
-        out.append(PartDelta(self._open, s))
+    def _reasoning(self, s: str) -> None:
+        if s:
+            self._start()
+            self.parts.reasoning(s)
 
-    def _emit_text(self, s: str, out: list[Event]) -> None:
-        self._delta("text", s, out)
-
-    def _reasoning(self, s: str, out: list[Event]) -> None:
-        self._delta("reasoning", s, out)
-
-    def _call(self, call: ParsedCall, out: list[Event]) -> None:
-        self._start(out)
-        self._close_open(out)
-        idx = self._next
-        self._next += 1
+    def _call(self, call: ParsedCall) -> None:
+        self._start()
         self.calls += 1
-        out.append(PartStart(idx, ToolCallPart(f"call_{uuid.uuid4().hex[:24]}", call.name, "")))
-        out.append(PartDelta(idx, call.arguments))
-        out.append(PartEnd(idx))
+        parts = self.parts
+        index = parts.start(ToolCallPart(new_call_id(), call.name, ""))
+        parts.delta(index, call.arguments)
+        parts.end(index)
+
+
+def http_options(config: ProviderConfig, where: ConfigPath) -> HttpSpec:
+    """The ``http`` type's options validator: the spec, compiled (errors name the key and its line)."""
+    return compile_spec(config, where.path, where.line_of)
+
+
+register_provider("http", HttpProvider, wire="http", options=http_options, inline_options=True)

@@ -1,6 +1,6 @@
 """The OpenAI Responses API as an upstream: hub request -> Responses body; Responses JSON / SSE -> hub events.
 
-Configuration (``type: openai_responses``): ``base_url`` is the API root with ``/v1`` (default OpenAI's),
+Configuration (``type: openai`` with ``api: responses``, or ``type: openai_responses``): ``base_url`` is the API root with ``/v1`` (default OpenAI's),
 ``chat_path`` defaults to ``/responses``, ``auth_header`` to ``bearer``; ``param_drops`` lists body fields a
 vendor's Responses API rejects (removed on both paths). A Responses client over this upstream
 takes the byte pass-through path (usage sniffed from the terminal event) unless its input carries reasoning
@@ -21,13 +21,12 @@ Translation notes:
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncGenerator, AsyncIterator
 from typing import TYPE_CHECKING, Any, assert_never
 
 import orjson
 
 from ..core.errors import GatewayError, invalid
-from ..core.events import ErrorEvent, Event, Finish, PartDelta, PartEnd, PartStart, ResponseStart, UsageEvent
+from ..core.events import Event, Finish, ResponseStart, UsageEvent
 from ..core.parts import (
     JSON,
     FilePart,
@@ -44,16 +43,17 @@ from ..core.parts import (
 )
 from ..core.request import ChatRequest, Message, ToolDef
 from ..core.seal import is_sealed
-from ..sse import SSEDecoder
-from ..upstream import iter_body, read_body
 from ..wire import openai_responses as W
 from ..wire.openai_responses import NAME, usage_from_wire
-from .base import Account, ModelInfo, Provider, register
+from .base import Account
+from .http_json import JsonHttpProvider, WireRequest
+from .registry import register_api, register_provider
+from .stream_parser import JsonStreamParser
 
 if TYPE_CHECKING:
     import aiohttp
 
-    from ..config import ProviderConfig
+    from ..config_types import ProviderConfig
     from ..upstream import Upstream
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -318,190 +318,194 @@ def _item_details(item: dict[str, Any], *keys: str) -> dict[str, JSON] | None:
     return {NAME: d} if d else None
 
 
-class ResponsesParser:
+def _text_part(c: dict[str, Any]) -> TextPart:
+    refusal = c.get("type") == "refusal"
+    return TextPart(str(c.get("refusal" if refusal else "text") or ""),
+                    provider_details={"openai": {"refusal": True}} if refusal else None)  # fmt: skip
+
+
+class ResponsesParser(JsonStreamParser):
     """Responses stream events (decoded JSON) -> hub events.
 
-    Each output item is one hub part (a message's content parts: one each); ``reasoning`` summary parts
-    and raw ``reasoning_text`` both feed one reasoning part. Items of hosted tools become whole server-tool
+    Each output item is one hub part (a message's content parts: one each), started in the parts manager
+    under its ``output_index`` (content: ``(output_index, content_index)``); ``reasoning`` summary parts and
+    raw ``reasoning_text`` both feed one reasoning part. Items of hosted tools become whole server-tool
     parts when they are done."""
 
     def __init__(self, model: str) -> None:
+        super().__init__()
         self.model = model
-        self.started = False
-        self.done = False
-        self.next = 0
         self.by_item: dict[int, int] = {}
-        """output_index -> hub index (reasoning / calls)."""
+        """output_index -> hub index of the open reasoning / call part."""
         self.text_parts: dict[tuple[int, int], int] = {}
-        """(output_index, content_index) -> hub index (message content)."""
-        self.kinds: dict[int, str] = {}
+        """(output_index, content_index) -> hub index of the open message content part."""
         self.summary_seen: dict[int, int] = {}
         self.args_seen: set[int] = set()
         self.has_calls = False
 
-    def _start(self, resp: dict[str, Any]) -> ResponseStart:
+    def start(self, resp: dict[str, Any]) -> None:
         self.started = True
         created = resp.get("created_at")
-        return ResponseStart(str(resp.get("id") or W.new_id("resp")), str(resp.get("model") or self.model),
-                             int(created) if isinstance(created, (int, float)) else int(time.time()))  # fmt: skip
-
-    def _new(self, out: list[Event], part: OutputPart) -> int:
-        idx = self.next
-        self.next += 1
-        out.append(PartStart(idx, part))
-        return idx
+        self.parts.events.append(ResponseStart(
+            str(resp.get("id") or W.new_id("resp")), str(resp.get("model") or self.model),
+            int(created) if isinstance(created, (int, float)) else int(time.time())))  # fmt: skip
 
     def feed(self, obj: Any) -> list[Event]:
         if not isinstance(obj, dict):
             raise GatewayError("upstream", f"Upstream sent an event that is not a JSON object: {obj!r:.200}")
         t = obj.get("type")
-        out: list[Event] = []
+        parts = self.parts
+        if t in (W.TEXT_DELTA, W.REFUSAL_DELTA) and self.started:  # the hot path
+            idx = self.text_parts.get((obj.get("output_index", -1), obj.get("content_index", 0)))
+            if idx is not None and obj.get("delta"):
+                parts.delta(idx, str(obj["delta"]))
+            return parts.take()
         if t in (W.CREATED, W.IN_PROGRESS, "response.queued"):
             if not self.started:
-                out.append(self._start(obj.get("response") or {}))
-            return out
+                self.start(obj.get("response") or {})
+            return parts.take()
         if not self.started:
             r = obj.get("response")
-            out.append(self._start(r if isinstance(r, dict) else {}))
+            self.start(r if isinstance(r, dict) else {})
         oi = obj.get("output_index")
         if not isinstance(oi, int):
             oi = -1
         if t == W.ITEM_ADDED:
-            self._added(out, oi, obj.get("item") or {})
+            self._added(oi, obj.get("item") or {})
         elif t == W.PART_ADDED:
             part = obj.get("part") or {}
             ci = obj.get("content_index", 0)
             if part.get("type") in ("output_text", "refusal") and isinstance(ci, int):
-                refusal = part.get("type") == "refusal"
-                text = str(part.get("refusal" if refusal else "text") or "")
-                tp = TextPart(text, provider_details={"openai": {"refusal": True}} if refusal else None)
-                self.text_parts[(oi, ci)] = self._new(out, tp)
+                self.text_parts[(oi, ci)] = parts.start(_text_part(part))
         elif t in (W.TEXT_DELTA, W.REFUSAL_DELTA):
             idx = self.text_parts.get((oi, obj.get("content_index", 0)))
             if idx is not None and obj.get("delta"):
-                out.append(PartDelta(idx, str(obj["delta"])))
+                parts.delta(idx, str(obj["delta"]))
         elif t in (W.SUMMARY_DELTA, W.REASONING_TEXT_DELTA):
             idx = self.by_item.get(oi)
             if idx is not None and obj.get("delta"):
-                out.append(PartDelta(idx, str(obj["delta"])))
+                parts.delta(idx, str(obj["delta"]))
         elif t == W.SUMMARY_PART_ADDED:
             idx = self.by_item.get(oi)
             if idx is not None:
                 n = self.summary_seen.get(idx, 0)
                 if n:
-                    out.append(PartDelta(idx, "\n\n"))
+                    parts.delta(idx, "\n\n")
                 self.summary_seen[idx] = n + 1
         elif t in (W.ARGS_DELTA, W.CUSTOM_INPUT_DELTA):
-            idx = self.by_item.get(oi)
-            if idx is not None and obj.get("delta"):
-                self.args_seen.add(idx)
-                delta = str(obj["delta"])
-                if t == W.CUSTOM_INPUT_DELTA:
-                    delta = orjson.dumps(delta).decode()[1:-1]
-                out.append(PartDelta(idx, delta))
+            self._args_delta(oi, t, obj.get("delta"))
         elif t == W.ITEM_DONE:
-            self._item_done(out, oi, obj.get("item") or {})
+            self._item_done(oi, obj.get("item") or {})
         elif t in W.TERMINAL_EVENTS:
-            out.extend(self._terminal(t, obj.get("response") or {}))
+            self._terminal(t, obj.get("response") or {})
         elif t == W.ERROR:
-            out.append(ErrorEvent(W.error_from_wire(obj)))
-        return out  # other events (annotations, hosted tool progress ...) carry nothing the hub keeps
+            parts.events.append(self.fail(W.error_from_wire(obj)))
+        return (
+            parts.take()
+        )  # other events (annotations, hosted tool progress ...) carry nothing the hub keeps
 
-    def _added(self, out: list[Event], oi: int, item: dict[str, Any]) -> None:
+    def _args_delta(self, oi: int, t: str, delta: Any) -> None:
+        idx = self.by_item.get(oi)
+        if idx is not None and delta:
+            self.args_seen.add(idx)
+            d = str(delta)
+            self.parts.delta(idx, orjson.dumps(d).decode()[1:-1] if t == W.CUSTOM_INPUT_DELTA else d)
+
+    def _call(self, oi: int, item: dict[str, Any], arguments: str) -> int:
+        self.has_calls = True
+        idx = self.by_item[oi] = self.parts.start(
+            ToolCallPart(str(item.get("call_id") or ""), str(item.get("name") or ""), arguments), oi
+        )
+        return idx
+
+    def _added(self, oi: int, item: dict[str, Any]) -> None:
         it = item.get("type")
         if it == W.REASONING:
-            self.by_item[oi] = self._new(out, ReasoningPart(""))
-            self.kinds[oi] = it
+            self.by_item[oi] = self.parts.start(ReasoningPart(""), oi)
         elif it == W.FUNCTION_CALL:
-            self.has_calls = True
-            self.by_item[oi] = self._new(out, ToolCallPart(str(item.get("call_id") or ""), str(item.get("name") or ""),
-                                                           str(item.get("arguments") or "")))  # fmt: skip
+            idx = self._call(oi, item, str(item.get("arguments") or ""))
             if item.get("arguments"):
-                self.args_seen.add(self.by_item[oi])
-            self.kinds[oi] = it
+                self.args_seen.add(idx)
         elif it == W.CUSTOM_TOOL_CALL:
-            self.has_calls = True
-            inp = str(item.get("input") or "")
-            self.by_item[oi] = self._new(out, ToolCallPart(str(item.get("call_id") or ""), str(item.get("name") or ""),
-                                                           '{"input":"' + orjson.dumps(inp).decode()[1:-1]))  # fmt: skip
-            self.kinds[oi] = it
-        elif it == W.MESSAGE:
-            self.kinds[oi] = it
+            self._call(oi, item, '{"input":"' + orjson.dumps(str(item.get("input") or "")).decode()[1:-1])
 
-    def _item_done(self, out: list[Event], oi: int, item: dict[str, Any]) -> None:
+    def _message_done(self, oi: int, item: dict[str, Any]) -> None:
+        for ci, c in enumerate(item.get("content") or []):
+            idx = self.text_parts.pop((oi, ci), None)
+            if idx is None and isinstance(c, dict) and c.get("type") in ("output_text", "refusal"):
+                idx = self.parts.start(_text_part(c))
+            if idx is not None:
+                extra = {"id": item.get("id"), "phase": item.get("phase")}
+                if isinstance(c, dict) and c.get("annotations"):
+                    extra["annotations"] = c["annotations"]
+                d = {k: v for k, v in extra.items() if v is not None}
+                self.parts.end(idx, {NAME: d} if d else None)
+
+    def _item_done(self, oi: int, item: dict[str, Any]) -> None:
         it = item.get("type")
         if it == W.MESSAGE:
-            content = item.get("content") or []
-            for ci, c in enumerate(content):
-                idx = self.text_parts.pop((oi, ci), None)
-                if idx is None and isinstance(c, dict) and c.get("type") in ("output_text", "refusal"):
-                    refusal = c.get("type") == "refusal"
-                    tp = TextPart(str(c.get("refusal" if refusal else "text") or ""),
-                                  provider_details={"openai": {"refusal": True}} if refusal else None)  # fmt: skip
-                    idx = self._new(out, tp)
-                if idx is not None:
-                    extra = {"id": item.get("id"), "phase": item.get("phase")}
-                    if isinstance(c, dict) and c.get("annotations"):
-                        extra["annotations"] = c["annotations"]
-                    d = {k: v for k, v in extra.items() if v is not None}
-                    out.append(PartEnd(idx, {NAME: d} if d else None))
+            self._message_done(oi, item)
             return
+        parts = self.parts
         idx = self.by_item.pop(oi, None)
         if it == W.REASONING:
             if idx is None:
-                idx = self._new(out, ReasoningPart(""))
+                idx = parts.start(ReasoningPart(""))
                 texts = [s.get("text", "") for s in item.get("summary") or () if isinstance(s, dict)]
                 if any(texts):
-                    out.append(PartDelta(idx, "\n\n".join(texts)))
-            out.append(PartEnd(idx, _item_details(item, "id", "encrypted_content", "summary")))
+                    parts.delta(idx, "\n\n".join(texts))
+            parts.end(idx, _item_details(item, "id", "encrypted_content", "summary"))
         elif it == W.FUNCTION_CALL:
             if idx is None:
-                self.has_calls = True
-                idx = self._new(
-                    out, ToolCallPart(str(item.get("call_id") or ""), str(item.get("name") or ""), "")
-                )
+                idx = self._call(oi, item, "")
+                del self.by_item[oi]
             if idx not in self.args_seen and item.get("arguments"):
-                out.append(PartDelta(idx, str(item["arguments"])))
-            out.append(PartEnd(idx, _item_details(item, "id", "namespace")))
+                parts.delta(idx, str(item["arguments"]))
+            parts.end(idx, _item_details(item, "id", "namespace"))
         elif it == W.CUSTOM_TOOL_CALL:
             if idx is None:
-                self.has_calls = True
-                idx = self._new(out, ToolCallPart(str(item.get("call_id") or ""), str(item.get("name") or ""),
-                                                  '{"input":"'))  # fmt: skip
+                idx = self._call(oi, item, '{"input":"')
+                del self.by_item[oi]
             if idx not in self.args_seen and item.get("input"):
-                out.append(PartDelta(idx, orjson.dumps(str(item["input"])).decode()[1:-1]))
-            out.append(PartDelta(idx, '"}'))
+                parts.delta(idx, orjson.dumps(str(item["input"])).decode()[1:-1])
+            parts.delta(idx, '"}')
             d = _item_details(item, "id", "namespace") or {NAME: {}}
             d[NAME]["custom"] = True
-            out.append(PartEnd(idx, d))
+            parts.end(idx, d)
         elif isinstance(it, str):
             iid = str(item.get("id") or item.get("call_id") or "")
             part: OutputPart = (ServerToolResultPart(str(item.get("call_id") or iid), NAME, item)
                                 if it.endswith("_output") else ServerToolCallPart(iid, it, NAME, item))  # fmt: skip
-            idx = self._new(out, part)
-            out.append(PartEnd(idx))
+            parts.whole(part)
 
-    def _terminal(self, t: str, resp: dict[str, Any]) -> list[Event]:
-        out: list[Event] = []
-        for idx in sorted(set(self.by_item.values()) | set(self.text_parts.values())):
-            out.append(PartEnd(idx))
+    def _terminal(self, t: str, resp: dict[str, Any]) -> None:
+        parts = self.parts
+        parts.close()
         self.by_item.clear()
         self.text_parts.clear()
         u = resp.get("usage")
         if isinstance(u, dict):
-            out.append(UsageEvent(usage_from_wire(u)))
+            parts.events.append(UsageEvent(usage_from_wire(u)))
         self.done = True
         if t == W.FAILED:
             err = resp.get("error")
-            out.append(
-                ErrorEvent(
-                    W.error_from_wire(err if isinstance(err, dict) else {}, "Upstream response failed")
-                )
+            parts.events.append(
+                self.fail(W.error_from_wire(err if isinstance(err, dict) else {}, "Upstream response failed"))
             )
-            return out
+            return
         inc = resp.get("incomplete_details")
         reason = inc.get("reason") if isinstance(inc, dict) else None
-        out.append(Finish(W.finish_for(resp.get("status"), reason, self.has_calls)))
+        parts.events.append(Finish(W.finish_for(resp.get("status"), reason, self.has_calls)))
+
+    def close(self) -> list[Event]:
+        out = self.parts.take()
+        if self.done:
+            return out
+        if not self.started:
+            raise GatewayError("upstream", "Upstream closed the stream without sending anything",
+                               code="upstream_empty")  # fmt: skip
+        out.append(self.fail(GatewayError("upstream", "Upstream stream ended before the response was complete",
+                                          code="upstream_disconnected")))  # fmt: skip
         return out
 
 
@@ -510,49 +514,32 @@ def response_events(obj: Any, model: str) -> list[Event]:
     if not isinstance(obj, dict) or not isinstance(obj.get("output"), list):
         raise GatewayError("upstream", f"Upstream sent an unexpected response: {str(obj)[:300]}")
     p = ResponsesParser(model)
-    events: list[Event] = [p._start(obj)]
+    p.start(obj)
     for oi, item in enumerate(obj["output"]):
         if isinstance(item, dict):
             if item.get("type") in (W.FUNCTION_CALL, W.CUSTOM_TOOL_CALL):
                 p.has_calls = True
-            p._item_done(events, oi, item)
+            p._item_done(oi, item)
     status = obj.get("status")
-    events += p._terminal(W.FAILED if status == "failed" else W.COMPLETED, obj)
-    return events
+    p._terminal(W.FAILED if status == "failed" else W.COMPLETED, obj)
+    return p.parts.take()
 
 
 # ------------------------------------------------------------------------------------------ provider
 
 
-@register("openai_responses")
-class OpenAIResponsesProvider(Provider):
+class OpenAIResponsesProvider(JsonHttpProvider):
+    """``type: openai_responses``, or ``type: openai`` with ``api: responses``."""
+
     dialect = NAME
 
     def __init__(self, config: ProviderConfig, upstream: Upstream) -> None:
         super().__init__(config, upstream)
-        base = (config.base_url or DEFAULT_BASE_URL).rstrip("/")
-        self.base = base
-        self.url = base + (config.chat_path or "/responses")
-        self.models_url = base + (config.models_path or "/models")
-        self._base_headers = {"Content-Type": "application/json", **config.headers}
-        self._headers_cache: dict[str | None, dict[str, str]] = {}
+        self.base = (config.base_url or DEFAULT_BASE_URL).rstrip("/")
+        self.url = self.base + (config.chat_path or "/responses")
+        self.models_url = self.base + (config.models_path or "/models")
         self.drops = tuple(config.param_drops)
         """Body fields this vendor rejects (``param_drops``), removed on both paths."""
-
-    def headers(self, account: Account, stream: bool) -> dict[str, str]:
-        key = account.api_key
-        h = self._headers_cache.get(key)
-        if h is None:
-            h = dict(self._base_headers)
-            style = (self.config.auth_header or "bearer").lower()
-            if key:
-                if style == "bearer":
-                    h["Authorization"] = f"Bearer {key}"
-                elif style != "none":
-                    h[self.config.auth_header or "Authorization"] = key
-            if len(self._headers_cache) < 1024:
-                self._headers_cache[key] = h
-        return {**h, "Accept": "text/event-stream"} if stream else h
 
     def can_forward(self, body: dict[str, Any]) -> bool:
         """Bytes pass through unless the input carries reasoning this gateway sealed (for another upstream):
@@ -586,85 +573,21 @@ class OpenAIResponsesProvider(Provider):
         for k in self.drops:
             out.pop(k, None)
         url = self.url + "/compact" if headers and headers.get(W.COMPACT_HEADER) else self.url
-        return await self.post(url, orjson.dumps(out), self.headers(account, stream), account.proxy)
+        return await self.send(url, orjson.dumps(out), self.headers(account, stream), self.proxy(account))
 
-    async def stream(self, req: ChatRequest, model: str, account: Account) -> AsyncGenerator[Event, None]:
+    async def build(self, req: ChatRequest, model: str, account: Account) -> WireRequest:
         built = build_body(req, model)
         for k in self.drops:
             built.pop(k, None)
-        body = orjson.dumps(built)
-        resp = await self.post(self.url, body, self.headers(account, req.stream), account.proxy)
-        try:
-            if not req.stream:
-                raw = await read_body(resp, self.timeouts.idle)
-                try:
-                    obj = orjson.loads(raw)
-                except orjson.JSONDecodeError:
-                    raise GatewayError("upstream", f"Upstream sent invalid JSON: {raw[:200]!r}") from None
-                for e in response_events(obj, model):
-                    yield e
-                return
-            async for e in self._events(resp, model):
-                yield e
-        finally:
-            resp.release()
+        return WireRequest(self.url, orjson.dumps(built), self.headers(account, req.stream))
 
-    async def _events(self, resp: aiohttp.ClientResponse, model: str) -> AsyncIterator[Event]:
-        parser = ResponsesParser(model)
-        decoder = SSEDecoder()
-        try:
-            async for chunk in iter_body(resp, self.timeouts.idle):
-                if chunk is None:
-                    continue
-                for ev in decoder.feed(chunk):
-                    for e in self._decode(parser, ev.data):
-                        yield e
-                        if isinstance(e, ErrorEvent):
-                            return
-                    if parser.done:
-                        return
-            for ev in decoder.close():
-                for e in self._decode(parser, ev.data):
-                    yield e
-                    if isinstance(e, ErrorEvent):
-                        return
-        except GatewayError as err:
-            if not parser.started:
-                raise
-            yield ErrorEvent(err)
-            return
-        if not parser.done:
-            if not parser.started:
-                raise GatewayError("upstream", "Upstream closed the stream without sending anything",
-                                   code="upstream_empty")  # fmt: skip
-            yield ErrorEvent(GatewayError("upstream", "Upstream stream ended before the response was complete",
-                                          code="upstream_disconnected"))  # fmt: skip
+    def stream_parser(self, req: ChatRequest, model: str) -> ResponsesParser:
+        return ResponsesParser(model)
 
-    @staticmethod
-    def _decode(parser: ResponsesParser, data: str) -> list[Event]:
-        if not data or data == "[DONE]":
-            return []
-        try:
-            obj = orjson.loads(data)
-        except orjson.JSONDecodeError:
-            raise GatewayError(
-                "upstream", f"Upstream sent invalid JSON in its stream: {data[:200]!r}"
-            ) from None
-        return parser.feed(obj)
+    def response_events(self, obj: Any, req: ChatRequest, model: str) -> list[Event]:
+        return response_events(obj, model)
 
-    async def list_models(self) -> list[ModelInfo]:
-        configured = [ModelInfo(m.id, m.display_name) for m in self.config.models]
-        if not self.config.discover_models:
-            return configured
-        key = self.config.api_keys[0] if self.config.api_keys else None
-        account = Account(
-            id=f"{self.name}#discover", provider=self.name, api_key=key, proxy=self.config.proxy
-        )
-        doc = await self.get_json(self.models_url, self.headers(account, False), account.proxy, "/models")
-        data = doc.get("data") if isinstance(doc, dict) else None
-        if not isinstance(data, list):
-            raise GatewayError("upstream", "Upstream /models answer is not an OpenAI model list")
-        found = [ModelInfo(str(m["id"]), created=int(m.get("created") or time.time())) for m in data
-                 if isinstance(m, dict) and m.get("id")]  # fmt: skip
-        known = {m.id for m in found}
-        return found + [m for m in configured if m.id not in known]
+
+register_provider("openai_responses", OpenAIResponsesProvider, wire=NAME)
+register_api("openai", "responses", "openai_responses")
+register_api("openai", "chat", "openai")

@@ -8,8 +8,10 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any, assert_never
 
+import orjson
+
 from ..core.errors import GatewayError, invalid
-from ..core.events import ErrorEvent, Event, Finish, PartDelta, PartEnd, PartStart, ResponseStart, UsageEvent
+from ..core.events import Event, Finish, PartDelta, ResponseStart, UsageEvent
 from ..core.parts import (
     FilePart,
     ImagePart,
@@ -27,6 +29,7 @@ from ..core.response import FinishReason
 from ..upstream import upstream_message
 from ..wire.openai_chat import FINISH_IN, NAME, parse_usage
 from .profiles import Profile
+from .stream_parser import JsonStreamParser
 
 
 class ReasoningMemory:
@@ -57,41 +60,39 @@ def _data_url(p: ImagePart | FilePart) -> str | None:
 def _user_content(parts: Sequence[Part], field: str) -> str | list[dict[str, Any]]:
     if len(parts) == 1 and isinstance(parts[0], TextPart):
         return parts[0].text
-    out: list[dict[str, Any]] = []
-    for i, p in enumerate(parts):
-        if isinstance(p, TextPart):
-            out.append({"type": "text", "text": p.text})
-        elif isinstance(p, ImagePart):
-            url = p.url or _data_url(p)
-            iu: dict[str, Any] = {"url": url}
-            if p.detail:
-                iu["detail"] = p.detail
-            out.append({"type": "image_url", "image_url": iu})
-        elif isinstance(p, FilePart):
-            if p.text is not None:
-                out.append({"type": "text", "text": p.text})
-            else:
-                f: dict[str, Any] = {}
-                if p.data is not None:
-                    f["file_data"] = _data_url(p)
-                if p.file_id:
-                    f["file_id"] = p.file_id
-                if p.filename:
-                    f["filename"] = p.filename
-                if not f:
-                    raise invalid(
-                        f"A file in {field}[{i}] has no data this upstream can take.", f"{field}[{i}]"
-                    )
-                out.append({"type": "file", "file": f})
-        elif isinstance(p, (ReasoningPart, ToolCallPart, ToolResultPart)):
-            raise invalid(
-                f"Content of type {p.kind!r} cannot appear in this message ({field}[{i}]).", f"{field}[{i}]"
-            )
-        elif isinstance(p, ServerToolCallPart | ServerToolResultPart):
-            raise unsupported_server_tool(p, "Chat Completions", f"{field}[{i}]")
-        else:
-            assert_never(p)
-    return out
+    return [_content_item(p, f"{field}[{i}]") for i, p in enumerate(parts)]
+
+
+def _content_item(p: Part, pf: str) -> dict[str, Any]:
+    if isinstance(p, TextPart):
+        return {"type": "text", "text": p.text}
+    if isinstance(p, ImagePart):
+        iu: dict[str, Any] = {"url": p.url or _data_url(p)}
+        if p.detail:
+            iu["detail"] = p.detail
+        return {"type": "image_url", "image_url": iu}
+    if isinstance(p, FilePart):
+        return _file_item(p, pf)
+    if isinstance(p, (ReasoningPart, ToolCallPart, ToolResultPart)):
+        raise invalid(f"Content of type {p.kind!r} cannot appear in this message ({pf}).", pf)
+    if isinstance(p, ServerToolCallPart | ServerToolResultPart):
+        raise unsupported_server_tool(p, "Chat Completions", pf)
+    assert_never(p)
+
+
+def _file_item(p: FilePart, pf: str) -> dict[str, Any]:
+    if p.text is not None:
+        return {"type": "text", "text": p.text}
+    f: dict[str, Any] = {}
+    if p.data is not None:
+        f["file_data"] = _data_url(p)
+    if p.file_id:
+        f["file_id"] = p.file_id
+    if p.filename:
+        f["filename"] = p.filename
+    if not f:
+        raise invalid(f"A file in {pf} has no data this upstream can take.", pf)
+    return {"type": "file", "file": f}
 
 
 def _tool_result_text(p: ToolResultPart) -> str | list[dict[str, Any]]:
@@ -198,19 +199,14 @@ def build_body(
         ]  # fmt: skip
     tc = req.tool_choice
     if tc is not None:
-        if tc.mode == "tool":
-            body["tool_choice"] = {"type": "function", "function": {"name": tc.name}}
-        else:
-            body["tool_choice"] = tc.mode
+        body["tool_choice"] = (
+            {"type": "function", "function": {"name": tc.name}} if tc.mode == "tool" else tc.mode
+        )
         if tc.parallel is not None and req.tools:
             body["parallel_tool_calls"] = tc.parallel
-    if req.reasoning is not None:
-        effort = req.reasoning.effort
-        budget = req.reasoning.budget_tokens
-        if effort is None and profile.thinking_to_effort and req.reasoning.enabled and budget:
-            effort = "low" if budget < 4096 else "medium" if budget < 16384 else "high"
-        if effort:
-            body["reasoning_effort"] = effort
+    effort = _effort(req, profile)
+    if effort:
+        body["reasoning_effort"] = effort
     extra = req.extra_for(NAME)
     n = extra.get("n")
     if isinstance(n, int) and n > 1:
@@ -219,6 +215,18 @@ def build_body(
     for k, v in extra.items():
         body.setdefault(k, v)
     return apply_params(body, profile)
+
+
+def _effort(req: ChatRequest, profile: Profile) -> str | None:
+    """``reasoning_effort``: as asked, or from a thinking budget where the profile maps one."""
+    r = req.reasoning
+    if r is None:
+        return None
+    effort = r.effort
+    budget = r.budget_tokens
+    if effort is None and profile.thinking_to_effort and r.enabled and budget:
+        effort = "low" if budget < 4096 else "medium" if budget < 16384 else "high"
+    return effort
 
 
 def apply_params(body: dict[str, Any], profile: Profile) -> dict[str, Any]:
@@ -239,155 +247,144 @@ def apply_params(body: dict[str, Any], profile: Profile) -> dict[str, Any]:
     return body
 
 
-class ChunkParser:
+_REFUSAL = "refusal"
+
+
+class ChunkParser(JsonStreamParser):
     """OpenAI ``chat.completion.chunk`` objects -> hub events (choice 0).
 
     Reasoning, text and refusal are each one part while they continue; a switch of kind closes the
     open part. Tool calls are keyed by their ``index`` and may interleave; a call becomes a part once its
-    name is known (some vendors send an empty first delta)."""
+    name is known (some vendors send an empty first delta). With a ``memory``, the reasoning of a turn
+    that called tools is remembered by call id (DeepSeek wants it back)."""
 
-    def __init__(self, profile: Profile, model: str) -> None:
-        self.profile = profile
+    end_marker = "[DONE]"
+
+    def __init__(self, profile: Profile, model: str, memory: ReasoningMemory | None = None) -> None:
+        super().__init__()
         self.model = model
-        self.started = False
-        self.next_index = 0
-        self.open_kind: str | None = None
-        self.open_index = -1
-        self.tools: dict[int, int] = {}
-        self.pending_tools: dict[int, dict[str, Any]] = {}
+        self.reasoning_fields = profile.reasoning_fields
+        self.memory = memory
+        self.saw_done = False
+        self.finish: FinishReason | None = None
         self.tool_ids: list[str] = []
         self.reasoning_text: list[str] = []
-        self.finish: FinishReason | None = None
-        self.usage_seen = False
-        self.open_indices: list[int] = []
 
-    def _start(self, obj: dict[str, Any], out: list[Event]) -> None:
+    def marker(self) -> list[Event]:
+        self.saw_done = True
+        return []
+
+    def _start(self, obj: dict[str, Any]) -> None:
         self.started = True
-        out.append(ResponseStart(str(obj.get("id") or f"chatcmpl-{uuid.uuid4().hex}"),
-                                 str(obj.get("model") or self.model), int(obj.get("created") or time.time())))  # fmt: skip
-
-    def _open(self, kind: str, part: TextPart | ReasoningPart, out: list[Event]) -> None:
-        if self.open_kind is not None and self.open_kind != kind:
-            self._close_sequential(out)
-        if self.open_kind == kind:
-            out.append(PartDelta(self.open_index, part.text))
-            return
-        idx = self.next_index
-        self.next_index += 1
-        self.open_kind, self.open_index = kind, idx
-        self.open_indices.append(idx)
-        out.append(PartStart(idx, part))
-
-    def _close_sequential(self, out: list[Event]) -> None:
-        if self.open_kind is not None:
-            out.append(PartEnd(self.open_index))
-            self.open_indices.remove(self.open_index)
-            self.open_kind = None
+        self.parts.events.append(ResponseStart(str(obj.get("id") or f"chatcmpl-{uuid.uuid4().hex}"),
+                                               str(obj.get("model") or self.model),
+                                               int(obj.get("created") or time.time())))  # fmt: skip
 
     def feed(self, obj: Any) -> list[Event]:
-        out: list[Event] = []
         if not isinstance(obj, dict):
             raise GatewayError("upstream", f"Upstream sent a chunk that is not a JSON object: {obj!r:.200}")
-        if "error" in obj and not obj.get("choices"):
-            if not self.started:
-                self._start(obj, out)
-            msg, code = upstream_message(_dumps(obj))
-            out.append(
-                ErrorEvent(
-                    GatewayError("upstream", f"Upstream reported an error mid-stream: {msg}", code=code)
-                )
-            )
-            return out
+        choices = obj.get("choices")
+        if not choices and "error" in obj:
+            return self._error(obj)
         if not self.started:
-            self._start(obj, out)
-        for choice in obj.get("choices") or ():
-            if choice.get("index", 0) != 0:
-                continue
-            delta = choice.get("delta") or choice.get("message") or {}
-            for rf in self.profile.reasoning_fields:
-                r = delta.get(rf)
-                if isinstance(r, str) and r:
-                    self.reasoning_text.append(r)
-                    self._open("reasoning", ReasoningPart(r), out)
-                    break
-            c = delta.get("content")
-            if isinstance(c, str) and c:
-                self._open("text", TextPart(c), out)
-            ref = delta.get("refusal")
-            if isinstance(ref, str) and ref:
-                self._open("refusal", TextPart(ref, provider_details={"openai": {"refusal": True}}), out)
-            for tc in delta.get("tool_calls") or ():
-                self._tool_delta(tc, out)
-            fr = choice.get("finish_reason")
-            if fr:
-                self.finish = FINISH_IN.get(fr, "stop")
+            self._start(obj)
+        if choices:
+            for choice in choices:
+                if choice.get("index", 0) == 0:
+                    self._choice(choice)
         u = obj.get("usage")
-        if isinstance(u, dict):
-            self.usage_seen = True
-            out.append(UsageEvent(parse_usage(u)))
+        parts = self.parts
+        if u is not None and isinstance(u, dict):
+            parts.events.append(UsageEvent(parse_usage(u)))
+        out = parts.events
+        parts.events = []
         return out
 
-    def _tool_delta(self, tc: dict[str, Any], out: list[Event]) -> None:
-        ti = tc.get("index", len(self.tools) + len(self.pending_tools))
-        fn = tc.get("function") or {}
-        idx = self.tools.get(ti)
-        if idx is None:
-            pend = self.pending_tools.setdefault(ti, {"id": None, "name": None, "args": ""})
-            if tc.get("id"):
-                pend["id"] = tc["id"]
-            if fn.get("name"):
-                pend["name"] = fn["name"]
-            if isinstance(fn.get("arguments"), str):
-                pend["args"] += fn["arguments"]
-            if not pend["name"]:
-                return
-            if self.open_kind is not None:
-                self._close_sequential(out)
-            idx = self.tools[ti] = self.next_index
-            self.next_index += 1
-            self.open_indices.append(idx)
-            del self.pending_tools[ti]
-            cid = pend["id"] or f"call_{uuid.uuid4().hex[:24]}"
-            self.tool_ids.append(cid)
-            out.append(PartStart(idx, ToolCallPart(cid, pend["name"], "")))
-            if pend["args"]:
-                out.append(PartDelta(idx, pend["args"]))
-            return
-        args = fn.get("arguments")
-        if isinstance(args, str) and args:
-            out.append(PartDelta(idx, args))
+    def _error(self, obj: dict[str, Any]) -> list[Event]:
+        if not self.started:
+            self._start(obj)
+        msg, code = upstream_message(orjson.dumps(obj))
+        out = self.parts.take()
+        out.append(
+            self.fail(GatewayError("upstream", f"Upstream reported an error mid-stream: {msg}", code=code))
+        )
+        return out
 
-    def close(self, saw_done: bool) -> list[Event]:
-        """End of the upstream stream: close parts, then usage-bearing ``Finish`` (or an error if cut off)."""
-        out: list[Event] = []
+    def _choice(self, choice: dict[str, Any]) -> None:
+        parts = self.parts
+        delta = choice.get("delta") or choice.get("message") or {}
+        for rf in self.reasoning_fields:
+            r = delta.get(rf)
+            if r and isinstance(r, str):
+                self.reasoning_text.append(r)
+                parts.reasoning(r)
+                break
+        c = delta.get("content")
+        if c and isinstance(c, str):
+            parts.text(c)
+        ref = delta.get("refusal")
+        if ref and isinstance(ref, str):
+            parts.text(ref, _REFUSAL, {"openai": {"refusal": True}} if parts.run != _REFUSAL else None)
+        calls = delta.get("tool_calls")
+        if calls:
+            for tc in calls:
+                self._tool_delta(tc)
+        fr = choice.get("finish_reason")
+        if fr:
+            self.finish = FINISH_IN.get(fr, "stop")
+
+    def _tool_delta(self, tc: dict[str, Any]) -> None:
+        ti = tc.get("index")
+        if ti is None:
+            ti = len(self.tool_ids) + len(self.parts.pending_calls)
+        fn = tc.get("function") or {}
+        args = fn.get("arguments")
+        parts = self.parts
+        index = parts.keys.get(ti)
+        if index is not None:  # the call goes on: more arguments
+            if args and isinstance(args, str):
+                parts.events.append(PartDelta(index, args))
+            return
+        started = parts.tool_call(ti, tc.get("id"), fn.get("name"), args if isinstance(args, str) else None)
+        if started is not None:
+            self.tool_ids.append(started.id)
+
+    def close(self, saw_done: bool | None = None) -> list[Event]:
+        """End of the upstream stream: close parts, then ``Finish`` (or an error if it was cut off)."""
+        if self.failed:
+            return []
         if not self.started:
             raise GatewayError("upstream", "Upstream closed the stream without sending anything",
                                code="upstream_empty")  # fmt: skip
-        for ti, pend in list(self.pending_tools.items()):
+        for ti, pend in self.parts.pending_calls.items():
             raise GatewayError("upstream", f"Upstream sent tool call #{ti} without a name ({pend!r:.100})")
-        for idx in list(self.open_indices):
-            out.append(PartEnd(idx))
-        self.open_indices.clear()
-        self.open_kind = None
-        if self.finish is None and not saw_done:
-            out.append(ErrorEvent(GatewayError("upstream", "Upstream stream ended before the response was complete",
-                                               code="upstream_disconnected")))  # fmt: skip
-            return out
-        out.append(Finish(self.finish or "stop"))
+        parts = self.parts
+        parts.close()
+        if self.finish is None and not (self.saw_done if saw_done is None else saw_done):
+            parts.events.append(self.fail(GatewayError("upstream", "Upstream stream ended before the response was "
+                                                       "complete", code="upstream_disconnected")))  # fmt: skip
+        else:
+            self.done = True
+            parts.events.append(Finish(self.finish or "stop"))
+        if self.memory is not None and self.tool_ids and self.reasoning_text:
+            self.memory.put(self.tool_ids, "".join(self.reasoning_text))
+        return parts.take()
+
+    def abort(self, error: GatewayError) -> list[Event]:
+        """The body broke: close the open parts, then the error."""
+        self.parts.close()
+        out = self.parts.take()
+        out.append(self.fail(error))
         return out
 
 
-def _dumps(obj: Any) -> bytes:
-    import orjson
-
-    return orjson.dumps(obj)
-
-
-def completion_events(obj: Any, profile: Profile, model: str) -> list[Event]:
+def completion_events(
+    obj: Any, profile: Profile, model: str, memory: ReasoningMemory | None = None
+) -> list[Event]:
     """A non-streamed ``chat.completion`` as the same event sequence a stream would give."""
     if not isinstance(obj, dict) or not isinstance(obj.get("choices"), list):
         raise GatewayError("upstream", f"Upstream sent an unexpected response: {str(obj)[:300]}")
-    p = ChunkParser(profile, model)
+    p = ChunkParser(profile, model, memory)
     events = p.feed(obj)
     events += p.close(saw_done=True)
     return events

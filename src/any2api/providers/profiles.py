@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from ..config import ProviderConfig
+from ..config_types import ProviderConfig
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -88,25 +89,33 @@ def _coerce(value: Any, schema: Any, root: Any, depth: int) -> Any:
         for sub in all_of:
             value = _coerce(value, sub, root, depth + 1)
     types = _types(schema)
-    if types and not any(_matches(value, t) for t in types):
-        for t in types:
-            converted = _convert(value, t)
-            if converted is not _NO:
-                value = converted
-                break
+    value = _coerce_type(value, types)
     if isinstance(value, dict) and (not types or "object" in types):
         value = _coerce_object(value, schema, root, depth)
     elif isinstance(value, list) and (not types or "array" in types):
-        items = schema.get("items")
-        if isinstance(items, dict):
-            value = [_coerce(v, items, root, depth + 1) for v in value]
-        elif isinstance(items, list):  # tuple form
-            value = [
-                _coerce(v, items[i], root, depth + 1) if i < len(items) else v for i, v in enumerate(value)
-            ]
+        value = _coerce_items(value, schema.get("items"), root, depth)
     enum = schema.get("enum")
     if isinstance(enum, list) and enum and value not in enum:
         value = _match_enum(value, enum)
+    return value
+
+
+def _coerce_type(value: Any, types: list[str]) -> Any:
+    """``value`` converted to the first of ``types`` it can be, unless it already has one of them."""
+    if not types or any(_matches(value, t) for t in types):
+        return value
+    for t in types:
+        converted = _convert(value, t)
+        if converted is not _NO:
+            return converted
+    return value
+
+
+def _coerce_items(value: list[Any], items: Any, root: Any, depth: int) -> list[Any]:
+    if isinstance(items, dict):
+        return [_coerce(v, items, root, depth + 1) for v in value]
+    if isinstance(items, list):  # tuple form
+        return [_coerce(v, items[i], root, depth + 1) if i < len(items) else v for i, v in enumerate(value)]
     return value
 
 
@@ -148,67 +157,93 @@ _NO: Any = _NoConversion()
 
 def _convert(value: Any, t: str) -> Any:
     """``value`` as type ``t``, or ``_NO``."""
-    if t == "integer":
-        if isinstance(value, str):
-            s = value.strip()
-            if _INT.match(s):
-                return int(s)
-            if _FLOAT.match(s):
-                f = float(s)
-                if math.isfinite(f) and f.is_integer():
-                    return int(f)
-        elif isinstance(value, float) and math.isfinite(value) and value.is_integer():
-            return int(value)
-        return _NO
-    if t == "number":
-        if isinstance(value, str):
-            s = value.strip()
-            if _INT.match(s):
-                return int(s)
-            if _FLOAT.match(s):
-                f = float(s)
-                return f if math.isfinite(f) else _NO
-        return _NO
-    if t == "boolean":
-        if isinstance(value, str):
-            s = value.strip().lower()
-            if s in _TRUE:
-                return True
-            if s in _FALSE:
-                return False
-        elif isinstance(value, int) and not isinstance(value, bool) and value in (0, 1):
-            return bool(value)
-        return _NO
-    if t == "string":
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        if isinstance(value, (int, float)):
-            return str(value)
-        if isinstance(value, (dict, list)):
-            return orjson.dumps(value).decode()
-        return _NO
-    if t == "array":
-        if isinstance(value, str):
-            s = value.strip()
-            if s.startswith("["):
-                parsed = loads_lenient(s)
-                if isinstance(parsed, list):
-                    return parsed
-            return [value]
-        if value is None:
-            return _NO
-        return [value]
-    if t == "object":
-        if isinstance(value, str) and value.strip().startswith("{"):
-            parsed = loads_lenient(value.strip())
-            if isinstance(parsed, dict):
-                return parsed
-        return _NO
-    if t == "null":
-        if isinstance(value, str) and value.strip().lower() in ("null", "none", ""):
-            return None
-        return _NO
+    convert = _CONVERTERS.get(t)
+    return _NO if convert is None else convert(value)
+
+
+def _to_integer(value: Any) -> Any:
+    if isinstance(value, str):
+        s = value.strip()
+        if _INT.match(s):
+            return int(s)
+        if _FLOAT.match(s):
+            f = float(s)
+            if math.isfinite(f) and f.is_integer():
+                return int(f)
+    elif isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
     return _NO
+
+
+def _to_number(value: Any) -> Any:
+    if isinstance(value, str):
+        s = value.strip()
+        if _INT.match(s):
+            return int(s)
+        if _FLOAT.match(s):
+            f = float(s)
+            return f if math.isfinite(f) else _NO
+    return _NO
+
+
+def _to_boolean(value: Any) -> Any:
+    if isinstance(value, str):
+        s = value.strip().lower()
+        if s in _TRUE:
+            return True
+        if s in _FALSE:
+            return False
+    elif isinstance(value, int) and not isinstance(value, bool) and value in (0, 1):
+        return bool(value)
+    return _NO
+
+
+def _to_string(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, (dict, list)):
+        return orjson.dumps(value).decode()
+    return _NO
+
+
+def _to_array(value: Any) -> Any:
+    if isinstance(value, str):
+        s = value.strip()
+        if s.startswith("["):
+            parsed = loads_lenient(s)
+            if isinstance(parsed, list):
+                return parsed
+        return [value]
+    if value is None:
+        return _NO
+    return [value]
+
+
+def _to_object(value: Any) -> Any:
+    if isinstance(value, str) and value.strip().startswith("{"):
+        parsed = loads_lenient(value.strip())
+        if isinstance(parsed, dict):
+            return parsed
+    return _NO
+
+
+def _to_null(value: Any) -> Any:
+    if isinstance(value, str) and value.strip().lower() in ("null", "none", ""):
+        return None
+    return _NO
+
+
+_CONVERTERS: dict[str, Callable[[Any], Any]] = {
+    "integer": _to_integer,
+    "number": _to_number,
+    "boolean": _to_boolean,
+    "string": _to_string,
+    "array": _to_array,
+    "object": _to_object,
+    "null": _to_null,
+}
 
 
 def _match_enum(value: Any, enum: list[Any]) -> Any:

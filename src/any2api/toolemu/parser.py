@@ -46,6 +46,10 @@ _SPECIAL = re.compile(r"[<`~{\n]")
 _OPEN_RE = re.compile(re.escape(OPEN), re.IGNORECASE)
 _CLOSE_RE = re.compile(re.escape(CLOSE), re.IGNORECASE)
 _WS = " \t\r\n"
+_SWITCHED, _WAIT = -1, -2
+"""What a ``_text_*`` step returns instead of a position: it changed mode / it needs more input."""
+_KEY_OK = -2
+"""``_b_key`` once the first key of a bare object was accepted (-1: no key yet; >= 0: where it starts)."""
 
 
 class ToolCallParser:
@@ -144,54 +148,76 @@ class ToolCallParser:
             c = buf[j]
             if c == "\n":
                 self._emit(out, "\n")
-                i = j + 1
+                nxt = j + 1
             elif c in "`~":
-                k = j
-                while k < n and buf[k] == c:
-                    k += 1
-                if k == n and not final:
-                    break  # the run may go on in the next piece
-                run = k - j
-                if self._line_ws and run >= 3:
-                    self._emit(out, buf[j:k])
-                    self._fence = buf[j:k]
-                    self._mode = _FENCE
-                    self._buf = buf[k:]
-                    return True
-                if c == "`":
-                    if self._inline == 0:
-                        self._inline = run
-                    elif self._inline == run:
-                        self._inline = 0
-                self._emit(out, buf[j:k])
-                i = k
+                nxt = self._text_run(out, buf, j, final)
             elif c == "<":
-                if self._inline == 0:
-                    seg = buf[j : j + len(OPEN)]
-                    if _OPEN_RE.match(seg):
-                        self._open_tag = buf[j : j + len(OPEN)]
-                        self._mode = _CALL
-                        self._call = ""
-                        self._call_scan = 0
-                        self._buf = buf[j + len(OPEN) :]
-                        return True
-                    if len(seg) < len(OPEN) and OPEN.startswith(seg.lower()) and not final:
-                        break
-                self._emit(out, "<")
-                i = j + 1
+                nxt = self._text_angle(out, buf, j, final)
             else:  # "{"
-                if self.bare_json and self._line_ws and self._inline == 0:
-                    self._mode = _BARE
-                    self._b_pos = 0
-                    self._b_depth = 0
-                    self._b_str = self._b_esc = False
-                    self._b_key = -1
-                    self._buf = buf[j:]
-                    return True
-                self._emit(out, "{")
-                i = j + 1
+                nxt = self._text_brace(out, buf, j)
+            if nxt == _SWITCHED:
+                return True
+            if nxt == _WAIT:
+                break  # what starts at j may go on in the next piece
+            i = nxt
         self._buf = buf[i:]
         return False
+
+    # The ``_text_*`` steps handle the special character at ``buf[j]``: they return where scanning goes
+    # on, ``_SWITCHED`` after changing mode (``_buf`` then holds the rest), or ``_WAIT`` for more input.
+
+    def _text_run(self, out: list[ParserEvent], buf: str, j: int, final: bool) -> int:
+        """A run of backticks or tildes: a fence at the start of a line, else (backticks) inline code."""
+        c = buf[j]
+        n = len(buf)
+        k = j
+        while k < n and buf[k] == c:
+            k += 1
+        if k == n and not final:
+            return _WAIT  # the run may go on in the next piece
+        run = k - j
+        if self._line_ws and run >= 3:
+            self._emit(out, buf[j:k])
+            self._fence = buf[j:k]
+            self._mode = _FENCE
+            self._buf = buf[k:]
+            return _SWITCHED
+        if c == "`":
+            if self._inline == 0:
+                self._inline = run
+            elif self._inline == run:
+                self._inline = 0
+        self._emit(out, buf[j:k])
+        return k
+
+    def _text_angle(self, out: list[ParserEvent], buf: str, j: int, final: bool) -> int:
+        """``<``: perhaps the opening tag of a call (not inside inline code)."""
+        if self._inline == 0:
+            seg = buf[j : j + len(OPEN)]
+            if _OPEN_RE.match(seg):
+                self._open_tag = seg
+                self._mode = _CALL
+                self._call = ""
+                self._call_scan = 0
+                self._buf = buf[j + len(OPEN) :]
+                return _SWITCHED
+            if len(seg) < len(OPEN) and OPEN.startswith(seg.lower()) and not final:
+                return _WAIT
+        self._emit(out, "<")
+        return j + 1
+
+    def _text_brace(self, out: list[ParserEvent], buf: str, j: int) -> int:
+        """``{`` at the start of a line (outside inline code): perhaps a bare call object."""
+        if self.bare_json and self._line_ws and self._inline == 0:
+            self._mode = _BARE
+            self._b_pos = 0
+            self._b_depth = 0
+            self._b_str = self._b_esc = False
+            self._b_key = -1
+            self._buf = buf[j:]
+            return _SWITCHED
+        self._emit(out, "{")
+        return j + 1
 
     def _fenced(self, out: list[ParserEvent], final: bool) -> bool:
         buf = self._buf
@@ -286,17 +312,65 @@ class ToolCallParser:
         return False
 
     def _bare(self, out: list[ParserEvent], final: bool) -> bool:
-        """A ``{`` at the start of a line: perhaps a call object written without its tags."""
+        """A ``{`` at the start of a line: perhaps a call object written without its tags.
+
+        Its first key must be one a call has (``_bare_key``); then the object is read to its closing brace
+        (``_bare_body``). Only the first ``max_call`` characters are looked at, whatever the split."""
         buf = self._buf
-        n = len(buf)
-        i = self._b_pos
-        depth, in_str, esc, key = self._b_depth, self._b_str, self._b_esc, self._b_key
-        cap = self.max_call
-        while i < n:
-            if i >= cap:
-                self._release_bare(out, i)
+        end = min(len(buf), self.max_call)
+        if self._b_key != _KEY_OK:
+            stop = self._bare_key(buf, end)
+            if stop is not None:
+                self._release_bare(out, stop)
                 return True
+        if self._b_key == _KEY_OK:
+            close = self._bare_body(buf, end)
+            if close is not None:
+                self._mode = _TEXT
+                self._buf = buf[close:]
+                self._emit_call(out, buf[:close], buf[:close], record=False)
+                return True
+        if end < len(buf):  # too long to be a call
+            self._release_bare(out, end)
+            return True
+        if final:
+            self._mode = _TEXT
+            self._buf = ""
+            self._emit_call(out, buf, buf, record=False)
+        return False
+
+    def _bare_key(self, buf: str, end: int) -> int | None:
+        """Scan up to the end of the first key: where to release the text when the object does not start
+        like a call, else None (the key is accepted, ``_b_key == _KEY_OK``, or more input is needed)."""
+        i, depth, in_str, esc, key = self._b_pos, self._b_depth, self._b_str, self._b_esc, self._b_key
+        while i < end:
             c = buf[i]
+            i += 1
+            if in_str:
+                if esc:
+                    esc = False
+                elif c == "\\":
+                    esc = True
+                elif c == '"':
+                    if buf[key : i - 1] not in CALL_KEYS:
+                        return i
+                    in_str, key = False, _KEY_OK
+                    break
+            elif depth == 0:  # the opening brace
+                depth = 1
+            elif c == '"':
+                in_str, key = True, i
+            elif c not in _WS:
+                return i - 1  # "{" not followed by a key
+        self._b_pos, self._b_depth, self._b_str, self._b_esc, self._b_key = i, depth, in_str, esc, key
+        return None
+
+    def _bare_body(self, buf: str, end: int) -> int | None:
+        """Scan on to the brace that closes the object: the index after it, or None (more input needed)."""
+        i, depth, in_str, esc = self._b_pos, self._b_depth, self._b_str, self._b_esc
+        while i < end:
+            c = buf[i]
+            i += 1
             if in_str:
                 if esc:
                     esc = False
@@ -304,39 +378,16 @@ class ToolCallParser:
                     esc = True
                 elif c == '"':
                     in_str = False
-                    if key >= 0:
-                        if buf[key:i] not in CALL_KEYS:
-                            self._release_bare(out, i + 1)
-                            return True
-                        key = -2  # first key checked
-                i += 1
-                continue
-            if c == '"':
+            elif c == '"':
                 in_str = True
-                if depth == 1 and key == -1:
-                    key = i + 1
-                i += 1
-                continue
-            if depth == 1 and key == -1 and c not in _WS:
-                self._release_bare(out, i)  # "{" not followed by a key
-                return True
-            if c in "{[":
+            elif c in "{[":
                 depth += 1
             elif c in "}]":
                 depth -= 1
                 if depth == 0:
-                    self._mode = _TEXT
-                    self._buf = buf[i + 1 :]
-                    self._emit_call(out, buf[: i + 1], buf[: i + 1], record=False)
-                    return True
-            i += 1
-        if final:
-            self._mode = _TEXT
-            self._buf = ""
-            self._emit_call(out, buf, buf, record=False)
-            return False
-        self._b_pos, self._b_depth, self._b_str, self._b_esc, self._b_key = i, depth, in_str, esc, key
-        return False
+                    return i
+        self._b_pos, self._b_depth, self._b_str, self._b_esc = i, depth, in_str, esc
+        return None
 
     def _release_bare(self, out: list[ParserEvent], upto: int) -> None:
         self._mode = _TEXT

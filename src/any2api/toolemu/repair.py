@@ -118,83 +118,96 @@ def repair(text: str) -> str:
         c = text[i]
         if c == '"':
             in_key = bool(stack) and stack[-1] == "{" and expect_key[-1]
-            out.append('"')
-            i += 1
-            while i < n:
-                ch = text[i]
-                if ch == "\\":
-                    if i + 1 < n:
-                        out.append(text[i : i + 2])
-                        i += 2
-                    else:
-                        out.append("\\\\")
-                        i += 1
-                    continue
-                if ch == '"':
-                    if _closes_string(text, i, in_key):
-                        break
-                    out.append('\\"')
-                    i += 1
-                    continue
-                esc = _CTRL_ESCAPES.get(ch)
-                if esc is not None:
-                    out.append(esc)
-                elif ch < " ":
-                    out.append(f"\\u{ord(ch):04x}")
-                else:
-                    out.append(ch)
-                i += 1
-            else:
-                raise _Fail("unterminated string")
-            out.append('"')
-            i += 1
+            i = _repair_string(text, i + 1, in_key, out)
+            continue
+        if c.isalpha():
+            i = _repair_word(text, i, out)
             continue
         if c in "{[":
             stack.append(c)
             expect_key.append(c == "{")
-            out.append(c)
         elif c in "}]":
-            if not stack or _CLOSERS[stack[-1]] != c:
-                raise _Fail("mismatched bracket")
-            # drop a trailing comma before the closer
-            k = len(out) - 1
-            while k >= 0 and out[k] in (" ", "\t", "\r", "\n"):
-                k -= 1
-            if k >= 0 and out[k] == ",":
-                del out[k]
-            stack.pop()
-            expect_key.pop()
-            out.append(c)
+            _close(c, out, stack, expect_key)
         elif c == ":":
             if expect_key:
                 expect_key[-1] = False
-            out.append(c)
-        elif c == ",":
-            if stack and stack[-1] == "{":
-                expect_key[-1] = True
-            out.append(c)
-        elif c.isalpha():
-            j = i
-            while j < n and (text[j].isalnum() or text[j] == "_"):
-                j += 1
-            word = text[i:j]
-            out.append(_PY_LITERALS.get(word, word))
-            i = j
-            continue
-        else:
-            out.append(c)
+        elif c == "," and stack and stack[-1] == "{":
+            expect_key[-1] = True
+        out.append(c)
         i += 1
-    # a missing end: close what is open (never inside a string: that raised above)
+    _close_open(out, stack)
+    return "".join(out)
+
+
+def _repair_string(text: str, i: int, in_key: bool, out: list[str]) -> int:
+    """Copy the string that starts after the quote at ``i - 1``, escaping what JSON requires; the index
+    after its closing quote."""
+    n = len(text)
+    out.append('"')
+    while i < n:
+        ch = text[i]
+        if ch == "\\":
+            if i + 1 < n:
+                out.append(text[i : i + 2])
+                i += 2
+            else:
+                out.append("\\\\")
+                i += 1
+            continue
+        if ch == '"':
+            if _closes_string(text, i, in_key):
+                out.append('"')
+                return i + 1
+            out.append('\\"')
+            i += 1
+            continue
+        esc = _CTRL_ESCAPES.get(ch)
+        if esc is not None:
+            out.append(esc)
+        elif ch < " ":
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+        i += 1
+    raise _Fail("unterminated string")
+
+
+def _repair_word(text: str, i: int, out: list[str]) -> int:
+    """A bare word (``True``, ``None``, ...) as its JSON literal; the index after it."""
+    n = len(text)
+    j = i
+    while j < n and (text[j].isalnum() or text[j] == "_"):
+        j += 1
+    word = text[i:j]
+    out.append(_PY_LITERALS.get(word, word))
+    return j
+
+
+def _last_significant(out: list[str]) -> int:
+    k = len(out) - 1
+    while k >= 0 and out[k] in (" ", "\t", "\r", "\n"):
+        k -= 1
+    return k
+
+
+def _close(c: str, out: list[str], stack: list[str], expect_key: list[bool]) -> None:
+    """Before the closer ``c`` is written: check it matches, drop a trailing comma, pop the level."""
+    if not stack or _CLOSERS[stack[-1]] != c:
+        raise _Fail("mismatched bracket")
+    k = _last_significant(out)
+    if k >= 0 and out[k] == ",":
+        del out[k]
+    stack.pop()
+    expect_key.pop()
+
+
+def _close_open(out: list[str], stack: list[str]) -> None:
+    """A missing end: close what is open (never inside a string: that raised before)."""
     while stack:
-        k = len(out) - 1
-        while k >= 0 and out[k] in (" ", "\t", "\r", "\n"):
-            k -= 1
+        k = _last_significant(out)
         if k >= 0 and out[k] == ",":
             del out[k]
-            k -= 1
-            while k >= 0 and out[k] in (" ", "\t", "\r", "\n"):
-                k -= 1
+            k = _last_significant(out)
         if k >= 0 and out[k] == ":":
             raise _Fail("value missing at the end")
         out.append(_CLOSERS[stack.pop()])
-    return "".join(out)

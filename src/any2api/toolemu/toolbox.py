@@ -26,6 +26,23 @@ class Verdict:
     reason: str | None = None
 
 
+def _name_of(src: dict[str, Any]) -> str | None:
+    """The tool name under the first name key that holds a string (stripped)."""
+    for k in _NAME_KEYS:
+        v = src.get(k)
+        if isinstance(v, str):
+            return v.strip()
+    return None
+
+
+def _arguments_of(src: dict[str, Any]) -> Any:
+    """The value under the first arguments key present; ``{}`` when there is none or it is null."""
+    for k in _ARG_KEYS:
+        if k in src:
+            return {} if src[k] is None else src[k]
+    return {}
+
+
 class ToolBox:
     def __init__(self, tools: list[ToolDef]) -> None:
         self.schemas: dict[str, dict[str, Any]] = {t.name: t.parameters or {} for t in tools}
@@ -38,27 +55,15 @@ class ToolBox:
             return Verdict(reason="not a JSON object")
         fn = obj.get("function")
         src: dict[str, Any] = fn if isinstance(fn, dict) and "name" in fn else obj
-        name = None
-        for k in _NAME_KEYS:
-            v = src.get(k)
-            if isinstance(v, str):
-                name = v.strip()
-                break
+        name = _name_of(src)
         if not name:
             return Verdict(reason="no tool name")
-        args: Any = None
-        has_args = False
-        for k in _ARG_KEYS:
-            if k in src:
-                args, has_args = src[k], True
-                break
+        args = _arguments_of(src)
         unknown = [k for k in obj if k not in CALL_KEYS]
         if unknown:
             return Verdict(reason=f"unexpected keys {unknown}")
         if name not in self.schemas:
             return Verdict(reason=f"undeclared tool {name!r}")
-        if not has_args or args is None:
-            args = {}
         if isinstance(args, str):
             args = loads_lenient(args) if args.strip() else {}
         if not isinstance(args, dict):

@@ -159,12 +159,12 @@ class OpenAIResponses(Dialect):
         reasoning (opened for ``target.provider`` only)."""
         if target.wire != NAME:
             hosted = hosted_tools(req)
-            if hosted and target.options.get("hosted_tools", "error") != "drop":
+            if hosted and target.hosted_tools != "drop":
                 raise GatewayError(
                     "invalid_request",
                     f"The hosted tool {hosted[0]!r} needs an OpenAI Responses upstream, but model {req.model!r} "
                     f"is served by provider {target.provider!r}. Remove the tool, or set "
-                    "'options.hosted_tools: drop' on that provider to leave hosted tools out.",
+                    "'hosted_tools: drop' on that provider to leave hosted tools out.",
                     param="tools", code="unsupported_tool",
                 )  # fmt: skip
             items = foreign_items(req)

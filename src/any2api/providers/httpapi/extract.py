@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import codecs
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
 from ...core.errors import GatewayError
 from ...core.response import Usage
-from ...sse import SSEDecoder
+from ...sse import SSEEvent
+from ..framing import Framing, frame_decoder, framing_for_content_type
 from .paths import Path, get_first, get_path
 
 USAGE_FIELDS = (
@@ -172,114 +172,71 @@ def apply_rule(rule: Rule, payload: Any, raw: bytes) -> Piece:
 
 
 class BodyReader:
-    """Feed body bytes; get pieces. One per response."""
+    """Feed body bytes; get pieces. One per response. The framing is the rules' ``format`` (``auto``: by
+    the response's Content-Type); :meth:`pieces` reads one frame when the framing is decoded elsewhere."""
 
     def __init__(self, rules: ResponseRules, content_type: str = "") -> None:
         self.rules = rules
         fmt = rules.format
         if fmt == "auto":
-            ct = content_type.split(";")[0].strip().lower()
-            if ct == "text/event-stream":
-                fmt = "sse"
-            elif ct in (
-                "application/x-ndjson",
-                "application/jsonl",
-                "application/json-lines",
-                "application/jsonlines",
-            ):
-                fmt = "ndjson"
-            elif ct == "application/json" or ct.endswith("+json"):
-                fmt = "json"
-            else:
-                fmt = "text"
-        self.format = fmt
+            fmt = framing_for_content_type(content_type)
+        self.format: Framing = cast(Framing, fmt)
         self.done = False
-        self._buf = bytearray()
-        self._sse = SSEDecoder() if fmt == "sse" else None
-        self._text = codecs.getincrementaldecoder("utf-8")("replace") if fmt == "text" else None
+        self._frames = frame_decoder(self.format)
 
     def feed(self, chunk: bytes) -> list[Piece]:
         if self.done or not chunk:
             return []
-        if self._sse is not None:
-            out: list[Piece] = []
-            for ev in self._sse.feed(chunk):
-                self._event(ev.event, ev.data, out)
-                if self.done:
-                    break
-            return out
-        if self.format == "ndjson":
-            self._buf += chunk
-            out = []
-            while not self.done:
-                nl = self._buf.find(b"\n")
-                if nl == -1:
-                    break
-                line = bytes(self._buf[:nl]).strip()
-                del self._buf[: nl + 1]
-                if line:
-                    self._event("", line.decode("utf-8", "replace"), out)
-            return out
-        if self._text is not None:
-            s = self._text.decode(chunk)
-            return [Piece(text=s)] if s else []
-        self._buf += chunk
-        return []
+        out: list[Piece] = []
+        for frame in self._frames.feed(chunk):
+            out += self.pieces(frame)
+            if self.done:
+                break
+        return out
 
     def close(self) -> list[Piece]:
         if self.done:
             return []
         out: list[Piece] = []
-        if self._sse is not None:
-            for ev in self._sse.close():
-                self._event(ev.event, ev.data, out)
-                if self.done:
-                    break
-        elif self.format == "ndjson":
-            line = bytes(self._buf).strip()
-            self._buf.clear()
-            if line:
-                self._event("", line.decode("utf-8", "replace"), out)
-        elif self._text is not None:
-            s = self._text.decode(b"", final=True)
-            if s:
-                out.append(Piece(text=s))
-        else:  # json
-            body = bytes(self._buf)
-            self._buf.clear()
-            try:
-                payload = orjson.loads(body)
-            except orjson.JSONDecodeError:
-                snippet = body[:200].decode("utf-8", "replace")
-                raise GatewayError(
-                    "upstream", f"Upstream answered with something that is not JSON: {snippet!r}",
-                    code="upstream_bad_response",
-                ) from None  # fmt: skip
-            out.append(apply_rule(self.rules.default, payload, body))
+        for frame in self._frames.close():
+            out += self.pieces(frame)
+            if self.done:
+                break
         self.done = True
         return out
+
+    def pieces(self, frame: SSEEvent) -> list[Piece]:
+        """What one frame of this reader's framing contributes."""
+        fmt = self.format
+        if fmt == "text":
+            return [Piece(text=frame.data)] if frame.data else []
+        if fmt == "json":
+            return [self._body(frame.data)]
+        out: list[Piece] = []
+        self._event(frame.event, frame.data, out)
+        return out
+
+    def _body(self, text: str) -> Piece:
+        body = text.encode()
+        try:
+            payload = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            raise GatewayError(
+                "upstream", f"Upstream answered with something that is not JSON: {text[:200]!r}",
+                code="upstream_bad_response",
+            ) from None  # fmt: skip
+        return apply_rule(self.rules.default, payload, body)
 
     def _event(self, name: str, data: str, out: list[Piece]) -> None:
         rules = self.rules
         rule = rules.events.get(name, rules.default)
         if rule.skip:
             return
-        payload: Any
-        if rule.data_text:
-            payload = data
-        else:
-            stripped = data.strip()
-            if stripped == "[DONE]":
-                self.done = True
-                out.append(Piece(done=True))
-                return
-            if not stripped:
-                payload = None
-            else:
-                try:
-                    payload = orjson.loads(stripped)
-                except orjson.JSONDecodeError:
-                    payload = _INVALID
+        payload = data if rule.data_text else self._payload(data)
+        if payload is _DONE:
+            self.done = True
+            out.append(Piece(done=True))
+            return
         for cond in rules.done_when:
             if cond.matches(name, data, payload if payload is not _INVALID else None):
                 piece = apply_rule(rule, payload, data.encode()) if payload is not _INVALID else Piece()
@@ -302,5 +259,18 @@ class BodyReader:
             self.done = True
         out.append(piece)
 
+    @staticmethod
+    def _payload(data: str) -> Any:
+        stripped = data.strip()
+        if stripped == "[DONE]":
+            return _DONE
+        if not stripped:
+            return None
+        try:
+            return orjson.loads(stripped)
+        except orjson.JSONDecodeError:
+            return _INVALID
+
 
 _INVALID: Any = object()
+_DONE: Any = object()

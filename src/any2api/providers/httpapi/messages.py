@@ -72,46 +72,54 @@ def parts_text(parts: list[Part], param: str) -> str:
     return with_attachments("\n".join(out), blocks)
 
 
+def _message_content(spec: MessagesSpec, mi: int, msg: Message) -> tuple[str, list[str]]:
+    """The text (attachments included) and the images of one message."""
+    texts: list[str] = []
+    blocks: list[str] = []
+    images: list[str] = []
+    for pi, part in enumerate(msg.parts):
+        param = f"messages[{mi}].content[{pi}]"
+        if isinstance(part, TextPart):
+            texts.append(part.text)
+        elif isinstance(part, ReasoningPart):
+            if spec.reasoning == "think" and part.text:
+                texts.append(f"<think>{part.text}</think>")
+        elif isinstance(part, FilePart):
+            n = len(blocks) + 1
+            blocks.append(attachment_block(n, file_name(part, n), document_text(part, param)))
+        elif isinstance(part, ImagePart):
+            images.append(_image(spec.images, part, param))
+        elif isinstance(part, (ToolCallPart, ToolResultPart)):
+            raise GatewayError(
+                "invalid_request",
+                "This model does not support tool calls",
+                param=param,
+                code="tools_unsupported",
+            )
+        elif isinstance(part, ServerToolCallPart | ServerToolResultPart):
+            raise unsupported_server_tool(part, "HTTP", param)
+        else:
+            assert_never(part)
+    return with_attachments("\n".join(texts), blocks), images
+
+
+def _image(mode: str, part: ImagePart, param: str) -> str:
+    if mode == "reject":
+        raise GatewayError(
+            "invalid_request",
+            "This model does not accept images",
+            param=param,
+            code="unsupported_content",
+        )
+    return image_base64(part, param) if mode == "base64" else image_url(part, param)
+
+
 def _turns(spec: MessagesSpec, messages: list[Message]) -> tuple[list[_Turn], str | None]:
     """Text turns (role already renamed) and the system text."""
     turns: list[_Turn] = []
     system: list[str] = []
     for mi, msg in enumerate(messages):
-        texts: list[str] = []
-        blocks: list[str] = []
-        images: list[str] = []
-        for pi, part in enumerate(msg.parts):
-            param = f"messages[{mi}].content[{pi}]"
-            if isinstance(part, TextPart):
-                texts.append(part.text)
-            elif isinstance(part, ReasoningPart):
-                if spec.reasoning == "think" and part.text:
-                    texts.append(f"<think>{part.text}</think>")
-            elif isinstance(part, FilePart):
-                n = len(blocks) + 1
-                blocks.append(attachment_block(n, file_name(part, n), document_text(part, param)))
-            elif isinstance(part, ImagePart):
-                mode = spec.images
-                if mode == "reject":
-                    raise GatewayError(
-                        "invalid_request",
-                        "This model does not accept images",
-                        param=param,
-                        code="unsupported_content",
-                    )
-                images.append(image_base64(part, param) if mode == "base64" else image_url(part, param))
-            elif isinstance(part, (ToolCallPart, ToolResultPart)):
-                raise GatewayError(
-                    "invalid_request",
-                    "This model does not support tool calls",
-                    param=param,
-                    code="tools_unsupported",
-                )
-            elif isinstance(part, ServerToolCallPart | ServerToolResultPart):
-                raise unsupported_server_tool(part, "HTTP", param)
-            else:
-                assert_never(part)
-        text = with_attachments("\n".join(texts), blocks)
+        text, images = _message_content(spec, mi, msg)
         role = "system" if msg.role in ("system", "developer") else msg.role
         if role == "tool":  # only without emulation, which has refused it above
             role = "user"
@@ -126,23 +134,31 @@ def _turns(spec: MessagesSpec, messages: list[Message]) -> tuple[list[_Turn], st
         turns.append(_Turn(role, text, images, msg.name))
     system_text = "\n\n".join(s for s in system if s) or None
     if spec.system == "merge" and system_text:
-        for t in turns:
-            if t.role == "user":
-                t.text = f"{system_text}\n\n{t.text}" if t.text else system_text
-                break
-        else:
-            turns.insert(0, _Turn("user", system_text, []))
+        _merge_system(turns, system_text)
     if spec.merge_consecutive:
-        merged: list[_Turn] = []
-        for t in turns:
-            if merged and merged[-1].role == t.role:
-                prev = merged[-1]
-                prev.text = f"{prev.text}\n\n{t.text}" if prev.text and t.text else prev.text or t.text
-                prev.images.extend(t.images)
-            else:
-                merged.append(t)
-        turns = merged
+        turns = _merge_consecutive(turns)
     return turns, system_text
+
+
+def _merge_system(turns: list[_Turn], system_text: str) -> None:
+    """The system text goes in front of the first user turn (or becomes one)."""
+    for t in turns:
+        if t.role == "user":
+            t.text = f"{system_text}\n\n{t.text}" if t.text else system_text
+            return
+    turns.insert(0, _Turn("user", system_text, []))
+
+
+def _merge_consecutive(turns: list[_Turn]) -> list[_Turn]:
+    merged: list[_Turn] = []
+    for t in turns:
+        if merged and merged[-1].role == t.role:
+            prev = merged[-1]
+            prev.text = f"{prev.text}\n\n{t.text}" if prev.text and t.text else prev.text or t.text
+            prev.images.extend(t.images)
+        else:
+            merged.append(t)
+    return merged
 
 
 def _render_turns(spec: MessagesSpec, turns: list[_Turn], model: str) -> list[Any]:
@@ -224,24 +240,30 @@ def build_context(
         ctx["now_ms"] = int(now * 1000)
     if "conversation_id" in needs:
         ctx["conversation_id"] = conversation_id(req)
-    text_needs = needs & {"messages", "system", "prompt", "history", "transcript", "images"}
-    if not text_needs:
-        return ctx
-    if has_tool_parts(req) or req.tools:
-        if spec.tools == "reject":
-            if req.tools:
-                raise GatewayError(
-                    "invalid_request",
-                    "This model does not support tools",
-                    param="tools",
-                    code="tools_unsupported",
-                )
-            # history with tool parts is refused by _turns, naming the part
-            messages = req.messages
-        else:
-            messages = emulate_tools(req, parts_text)
-    else:
-        messages = req.messages
+    if needs & {"messages", "system", "prompt", "history", "transcript", "images"}:
+        _text_context(ctx, spec, _messages_to_send(spec, req), model)
+    return ctx
+
+
+def _messages_to_send(spec: HttpSpec, req: ChatRequest) -> list[Message]:
+    """The history as text messages: tool calls emulated in text, or refused."""
+    if not has_tool_parts(req) and not req.tools:
+        return req.messages
+    if spec.tools != "reject":
+        return emulate_tools(req, parts_text)
+    if req.tools:
+        raise GatewayError(
+            "invalid_request",
+            "This model does not support tools",
+            param="tools",
+            code="tools_unsupported",
+        )
+    return req.messages  # history with tool parts is refused by _turns, naming the part
+
+
+def _text_context(ctx: dict[str, Any], spec: HttpSpec, messages: list[Message], model: str) -> None:
+    """The text variables: messages, system, prompt, history, transcript, images."""
+    needs = spec.needs
     mspec = spec.messages
     turns, system = _turns(mspec, messages)
     ctx["system"] = system
@@ -258,4 +280,3 @@ def build_context(
         if system and mspec.system == "drop":
             lines.insert(0, f"System: {system}")
         ctx["transcript"] = "\n\n".join(lines)
-    return ctx

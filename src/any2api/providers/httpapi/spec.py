@@ -49,7 +49,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from ...config import ConfigError, ProviderConfig
+from ...config_types import ConfigError, ProviderConfig
 from ...core.response import FinishReason
 from .extract import USAGE_FIELDS, DoneWhen, ResponseRules, Rule
 from .paths import Path, PathError, compile_path
@@ -229,14 +229,56 @@ class _Reader:
         return tuple(out)
 
 
+@dataclass(slots=True)
+class _Request:
+    method: str
+    url: Render
+    headers: list[tuple[str, Render]]
+    query: list[tuple[str, Render]]
+    body: Render | None
+
+
+@dataclass(slots=True)
+class _Response:
+    rules: ResponseRules
+    cumulative: bool
+    think: ThinkSpec | None
+    finish_map: dict[str, FinishReason]
+
+
 def compile_spec(
     config: ProviderConfig, prefix: str | None = None, line_of: LineOf | None = None
 ) -> HttpSpec:
     """Validate and compile an ``http`` provider block. Raises :class:`ConfigError` naming the field
     (``providers[2].response.text``) -- ``prefix`` is the block's own path."""
     r = _Reader(prefix or f"providers.{config.name}", line_of)
+    _check_keys(r, config)
     opts = config.options
-    for k in opts:
+    used: set[str] = set()
+    req = _request(r, config, opts.get("request"), used)
+    messages = _messages(r, opts.get("messages"))
+    resp = _response(r, opts.get("response"))
+    tools, bare = _tools(r, opts.get("tools"))
+    return HttpSpec(
+        method=req.method,
+        url=req.url,
+        headers=req.headers,
+        query=req.query,
+        body=req.body,
+        messages=messages,
+        response=resp.rules,
+        cumulative=resp.cumulative,
+        think=resp.think,
+        finish_map=resp.finish_map,
+        tools=tools,
+        bare_json=bare,
+        needs=frozenset(used),
+        env=dict(os.environ) if "env" in used else {},
+    )
+
+
+def _check_keys(r: _Reader, config: ProviderConfig) -> None:
+    for k in config.options:
         if k not in _TOP_KEYS:
             raise r.err(
                 k, f"unknown key for an http provider (its own keys are: {', '.join(sorted(_TOP_KEYS))})"
@@ -249,37 +291,19 @@ def compile_spec(
     for k, v in unused.items():
         if v:
             raise r.err(k, "is not used by http providers (the request body template decides what is sent)")
-    used: set[str] = set()
 
-    # -- request
-    req = r.mapping(opts.get("request"), "request", _REQUEST_KEYS)
+
+# -- request
+
+
+def _request(r: _Reader, config: ProviderConfig, value: Any, used: set[str]) -> _Request:
+    req = r.mapping(value, "request", _REQUEST_KEYS)
     if not req:
         raise r.err("request", "is required for an http provider (at least request.url or request.path)")
     method = (r.string(req.get("method"), "request.method") or "POST").upper()
     if method not in ("POST", "PUT", "PATCH", "GET"):
         raise r.err("request.method", f"must be POST, PUT, PATCH or GET (got {method})")
-    url_t = r.string(req.get("url"), "request.url")
-    path_t = r.string(req.get("path"), "request.path") or config.chat_path
-    if url_t and path_t and req.get("path"):
-        raise r.err("request.path", "give either request.url or request.path, not both")
-    if not url_t:
-        if not path_t:
-            raise r.err("request.url", "is required (or request.path with base_url)")
-        if not config.base_url:
-            raise r.err("base_url", "is required when request.path is used (or give an absolute request.url)")
-        url_t = config.base_url + (path_t if path_t.startswith("/") else "/" + path_t)
-    if "{{" not in url_t and not re.match(r"^https?://[^/\s]+", url_t):
-        raise r.err("request.url", f"must be an absolute http(s) URL, got {url_t!r}")
-    url = r.template(url_t, "request.url", REQUEST_VARS, used)
-    headers: list[tuple[str, Render]] = []
-    for k, v in config.headers.items():
-        headers.append((k, r.template(v, f"headers.{k}", REQUEST_VARS, used)))
-    for k, v in r.mapping(req.get("headers"), "request.headers").items():
-        if v is None:
-            continue
-        if not isinstance(v, (str, int, float)) or isinstance(v, bool):
-            raise r.err(f"request.headers.{k}", "must be a string")
-        headers.append((str(k), r.template(str(v), f"request.headers.{k}", REQUEST_VARS, used)))
+    url = r.template(_url(r, config, req), "request.url", REQUEST_VARS, used)
     query = [
         (str(k), r.template(v if isinstance(v, str) else str(v), f"request.query.{k}", REQUEST_VARS, used))
         for k, v in r.mapping(req.get("query"), "request.query").items()
@@ -292,9 +316,47 @@ def compile_spec(
         body = r.template(req["body"], "request.body", REQUEST_VARS, used)
     elif method != "GET":
         raise r.err("request.body", f"is required for a {method} request")
+    return _Request(method, url, _headers(r, config, req, used), query, body)
 
-    # -- messages
-    mm = r.mapping(opts.get("messages"), "messages", _MESSAGES_KEYS)
+
+def _url(r: _Reader, config: ProviderConfig, req: dict[str, Any]) -> str:
+    """The URL template: ``request.url``, or ``base_url`` + ``request.path`` (or ``chat_path``)."""
+    url_t = r.string(req.get("url"), "request.url")
+    path_t = r.string(req.get("path"), "request.path") or config.chat_path
+    if url_t and path_t and req.get("path"):
+        raise r.err("request.path", "give either request.url or request.path, not both")
+    if not url_t:
+        if not path_t:
+            raise r.err("request.url", "is required (or request.path with base_url)")
+        if not config.base_url:
+            raise r.err("base_url", "is required when request.path is used (or give an absolute request.url)")
+        url_t = config.base_url + (path_t if path_t.startswith("/") else "/" + path_t)
+    if "{{" not in url_t and not re.match(r"^https?://[^/\s]+", url_t):
+        raise r.err("request.url", f"must be an absolute http(s) URL, got {url_t!r}")
+    return url_t
+
+
+def _headers(
+    r: _Reader, config: ProviderConfig, req: dict[str, Any], used: set[str]
+) -> list[tuple[str, Render]]:
+    """The provider's ``headers`` then ``request.headers``, all templated."""
+    headers: list[tuple[str, Render]] = []
+    for k, v in config.headers.items():
+        headers.append((k, r.template(v, f"headers.{k}", REQUEST_VARS, used)))
+    for k, v in r.mapping(req.get("headers"), "request.headers").items():
+        if v is None:
+            continue
+        if not isinstance(v, (str, int, float)) or isinstance(v, bool):
+            raise r.err(f"request.headers.{k}", "must be a string")
+        headers.append((str(k), r.template(str(v), f"request.headers.{k}", REQUEST_VARS, used)))
+    return headers
+
+
+# -- messages
+
+
+def _messages(r: _Reader, value: Any) -> MessagesSpec:
+    mm = r.mapping(value, "messages", _MESSAGES_KEYS)
     roles_m = r.mapping(mm.get("roles"), "messages.roles", {"system", "user", "assistant"})
     roles: dict[str, str] = {}
     for k, v in roles_m.items():
@@ -303,7 +365,7 @@ def compile_spec(
     if mm.get("item") is not None:
         item_used: set[str] = set()
         item = r.template(mm["item"], "messages.item", ITEM_VARS, item_used)
-    messages = MessagesSpec(
+    return MessagesSpec(
         system=r.choice(mm.get("system"), "messages.system", ("keep", "merge", "drop"), "keep"),
         roles=roles,
         item=item,
@@ -312,81 +374,85 @@ def compile_spec(
         reasoning=r.choice(mm.get("reasoning"), "messages.reasoning", ("drop", "think"), "drop"),
     )
 
-    # -- response
-    rm = r.mapping(opts.get("response"), "response", _RESPONSE_KEYS)
+
+# -- response
+
+
+def _response(r: _Reader, value: Any) -> _Response:
+    rm = r.mapping(value, "response", _RESPONSE_KEYS)
     if not rm:
         raise r.err("response", "is required (at least response.text)")
     fmt = r.choice(rm.get("format"), "response.format", ("auto", "json", "sse", "ndjson", "text"), "auto")
     default = r.rule(rm, "response")
-    events: dict[str, Rule] = {}
-    ev_m = r.mapping(rm.get("events"), "response.events")
-    if ev_m and fmt not in ("sse", "auto"):
-        raise r.err("response.events", f"rules by event name need format sse (format is {fmt})")
-    for name, v in ev_m.items():
-        events[str(name)] = r.rule(v, f"response.events.{name}", in_event=True)
+    events = _event_rules(r, rm.get("events"), fmt)
     if fmt != "text" and default.empty and not any(not e.empty for e in events.values()):
         raise r.err(
             "response.text", f"is required for format {fmt}: where the answer text is in the response"
-        )
-    done_when = r.done_when(rm.get("done") if not isinstance(rm.get("done"), bool) else None, "response.done")
-    if isinstance(rm.get("done"), bool):
-        raise r.err(
-            "response.done", "must be a condition ({data: ...}, {event: ...} or {path: ..., equals: ...})"
-        )
-    if fmt == "json" and done_when:
-        raise r.err("response.done", "only streamed formats (sse, ndjson) have terminal events")
-    finish_map = dict(DEFAULT_FINISH_MAP)
-    for k, v in r.mapping(rm.get("finish_map"), "response.finish_map").items():
-        if v not in _FINISH:
-            raise r.err(f"response.finish_map.{k}", f"must be one of: {', '.join(_FINISH)} (got {v!r})")
-        finish_map[str(k)] = cast(FinishReason, v)
-    think_v = rm.get("think", True)
-    think: ThinkSpec | None
-    if think_v is False:
-        think = None
-    elif think_v is True:
-        think = ThinkSpec()
-    else:
-        tm = r.mapping(think_v, "response.think", {"open", "close", "anywhere"})
-        think = ThinkSpec(
-            open=r.string(tm.get("open"), "response.think.open") or "<think>",
-            close=r.string(tm.get("close"), "response.think.close") or "</think>",
-            anywhere=r.boolean(tm.get("anywhere"), "response.think.anywhere", False),
         )
     rules = ResponseRules(
         format=fmt,
         default=default,
         events=events,
-        done_when=done_when,
+        done_when=_done_when(r, rm.get("done"), fmt),
         ignore_invalid=r.boolean(rm.get("ignore_invalid"), "response.ignore_invalid", False),
     )
     cumulative = (
         r.choice(rm.get("text_mode"), "response.text_mode", ("delta", "cumulative"), "delta") == "cumulative"
     )
-
-    # -- tools
-    tv = opts.get("tools")
-    bare = True
-    if isinstance(tv, dict):
-        tm2 = r.mapping(tv, "tools", {"mode", "bare_json"})
-        tools = r.choice(tm2.get("mode"), "tools.mode", ("emulate", "reject"), "emulate")
-        bare = r.boolean(tm2.get("bare_json"), "tools.bare_json", True)
-    else:
-        tools = r.choice(tv, "tools", ("emulate", "reject"), "emulate")
-
-    return HttpSpec(
-        method=method,
-        url=url,
-        headers=headers,
-        query=query,
-        body=body,
-        messages=messages,
-        response=rules,
-        cumulative=cumulative,
-        think=think,
-        finish_map=finish_map,
-        tools=tools,
-        bare_json=bare,
-        needs=frozenset(used),
-        env=dict(os.environ) if "env" in used else {},
+    return _Response(
+        rules, cumulative, _think(r, rm.get("think", True)), _finish_map(r, rm.get("finish_map"))
     )
+
+
+def _event_rules(r: _Reader, value: Any, fmt: str) -> dict[str, Rule]:
+    ev_m = r.mapping(value, "response.events")
+    if ev_m and fmt not in ("sse", "auto"):
+        raise r.err("response.events", f"rules by event name need format sse (format is {fmt})")
+    return {str(name): r.rule(v, f"response.events.{name}", in_event=True) for name, v in ev_m.items()}
+
+
+def _done_when(r: _Reader, value: Any, fmt: str) -> tuple[DoneWhen, ...]:
+    if isinstance(value, bool):
+        raise r.err(
+            "response.done", "must be a condition ({data: ...}, {event: ...} or {path: ..., equals: ...})"
+        )
+    done_when = r.done_when(value, "response.done")
+    if fmt == "json" and done_when:
+        raise r.err("response.done", "only streamed formats (sse, ndjson) have terminal events")
+    return done_when
+
+
+def _finish_map(r: _Reader, value: Any) -> dict[str, FinishReason]:
+    finish_map = dict(DEFAULT_FINISH_MAP)
+    for k, v in r.mapping(value, "response.finish_map").items():
+        if v not in _FINISH:
+            raise r.err(f"response.finish_map.{k}", f"must be one of: {', '.join(_FINISH)} (got {v!r})")
+        finish_map[str(k)] = cast(FinishReason, v)
+    return finish_map
+
+
+def _think(r: _Reader, value: Any) -> ThinkSpec | None:
+    if value is False:
+        return None
+    if value is True:
+        return ThinkSpec()
+    tm = r.mapping(value, "response.think", {"open", "close", "anywhere"})
+    return ThinkSpec(
+        open=r.string(tm.get("open"), "response.think.open") or "<think>",
+        close=r.string(tm.get("close"), "response.think.close") or "</think>",
+        anywhere=r.boolean(tm.get("anywhere"), "response.think.anywhere", False),
+    )
+
+
+# -- tools
+
+
+def _tools(r: _Reader, value: Any) -> tuple[str, bool]:
+    """(mode, bare_json)."""
+    if isinstance(value, dict):
+        tm = r.mapping(value, "tools", {"mode", "bare_json"})
+        return (
+            r.choice(tm.get("mode"), "tools.mode", ("emulate", "reject"), "emulate"),
+            r.boolean(tm.get("bare_json"), "tools.bare_json", True),
+        )
+    return r.choice(value, "tools", ("emulate", "reject"), "emulate"), True

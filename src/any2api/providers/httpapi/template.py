@@ -351,54 +351,65 @@ def _compile(value: Any, names: Collection[str], used: set[str], where: str) -> 
     if isinstance(value, str):
         return _compile_str(value, names, used, where)
     if isinstance(value, dict):
-        items: list[tuple[str, Render]] = []
-        constant = True
-        for k, v in value.items():
-            r, c = _compile(v, names, used, f"{where}.{k}")
-            items.append((str(k), r))
-            constant = constant and c
-        if constant:
-            const = {k: r({}) for k, r in items}
-            return (lambda ctx: const), True
-        nonempty = bool(items)
-
-        def render_map(ctx: Context) -> Any:
-            out: dict[str, Any] = {}
-            for k, r in items:
-                v = r(ctx)
-                if v is not OMIT:
-                    out[k] = v
-            return OMIT if nonempty and not out else out
-
-        return render_map, False
+        return _compile_map(value, names, used, where)
     if isinstance(value, list):
-        elems: list[Render] = []
-        constant = True
-        for i, v in enumerate(value):
-            r, c = _compile(v, names, used, f"{where}[{i}]")
-            elems.append(r)
-            constant = constant and c
-        if constant:
-            const_list = [r({}) for r in elems]
-            return (lambda ctx: const_list), True
-
-        def render_list(ctx: Context) -> Any:
-            out = []
-            for r in elems:
-                v = r(ctx)
-                if v is not OMIT:
-                    out.append(v)
-            return out
-
-        return render_list, False
+        return _compile_list(value, names, used, where)
     if value is None or isinstance(value, (bool, int, float)):
         return (lambda ctx: value), True
     raise TemplateError(f"unsupported value of type {type(value).__name__}", where)
 
 
-def _compile_str(s: str, names: Collection[str], used: set[str], where: str) -> tuple[Render, bool]:
-    if "{{" not in s:
-        return (lambda ctx: s), True
+def _compile_map(
+    value: dict[Any, Any], names: Collection[str], used: set[str], where: str
+) -> tuple[Render, bool]:
+    items: list[tuple[str, Render]] = []
+    constant = True
+    for k, v in value.items():
+        r, c = _compile(v, names, used, f"{where}.{k}")
+        items.append((str(k), r))
+        constant = constant and c
+    if constant:
+        const = {k: r({}) for k, r in items}
+        return (lambda ctx: const), True
+    nonempty = bool(items)
+
+    def render_map(ctx: Context) -> Any:
+        out: dict[str, Any] = {}
+        for k, r in items:
+            v = r(ctx)
+            if v is not OMIT:
+                out[k] = v
+        return OMIT if nonempty and not out else out
+
+    return render_map, False
+
+
+def _compile_list(
+    value: list[Any], names: Collection[str], used: set[str], where: str
+) -> tuple[Render, bool]:
+    elems: list[Render] = []
+    constant = True
+    for i, v in enumerate(value):
+        r, c = _compile(v, names, used, f"{where}[{i}]")
+        elems.append(r)
+        constant = constant and c
+    if constant:
+        const_list = [r({}) for r in elems]
+        return (lambda ctx: const_list), True
+
+    def render_list(ctx: Context) -> Any:
+        out = []
+        for r in elems:
+            v = r(ctx)
+            if v is not OMIT:
+                out.append(v)
+        return out
+
+    return render_list, False
+
+
+def _split_str(s: str, names: Collection[str], used: set[str], where: str) -> list[str | Expr]:
+    """A template string as literal pieces and compiled ``{{ ... }}`` expressions."""
     parts: list[str | Expr] = []
     pos = 0
     for m in _EXPR.finditer(s):
@@ -414,6 +425,13 @@ def _compile_str(s: str, names: Collection[str], used: set[str], where: str) -> 
         raise TemplateError(f"unclosed '{{{{' in {s!r}", where)
     if tail:
         parts.append(tail)
+    return parts
+
+
+def _compile_str(s: str, names: Collection[str], used: set[str], where: str) -> tuple[Render, bool]:
+    if "{{" not in s:
+        return (lambda ctx: s), True
+    parts = _split_str(s, names, used, where)
     if len(parts) == 1 and not isinstance(parts[0], str):
         expr = parts[0]
 

@@ -41,56 +41,66 @@ class ThinkSplitter:
         return out
 
     def _run(self, out: list[tuple[bool, str]], final: bool) -> None:
-        while self._buf:
-            buf = self._buf
-            if self._mode == _START:
-                lead = buf.lstrip()
-                if lead.startswith(self._open):
-                    self._mode = _IN
-                    self._buf = lead[len(self._open) :]
-                    continue
-                if self._open.startswith(lead) and not final:
-                    return  # whitespace, or part of the tag so far
-                self._mode = _OUT
-                continue
-            if self._mode == _IN:
-                i = buf.find(self._close)
-                if i != -1:
-                    if i:
-                        out.append((True, buf[:i]))
-                    self._buf = buf[i + len(self._close) :]
-                    self._mode = _OUT
-                    self._strip = True
-                    continue
-                keep = 0 if final else _partial_suffix(buf, self._close)
-                if len(buf) > keep:
-                    out.append((True, buf[: len(buf) - keep]))
-                self._buf = buf[len(buf) - keep :]
-                return
-            # _OUT
-            if self._strip:
-                stripped = buf.lstrip()
-                if not stripped:
-                    self._buf = ""
-                    return
-                self._strip = False
-                buf = self._buf = stripped
-            if not self.anywhere:
-                out.append((False, buf))
+        while self._buf and _STEPS[self._mode](self, out, final):
+            pass
+
+    def _at_start(self, out: list[tuple[bool, str]], final: bool) -> bool:
+        """Before any text: a think block opens, or there is none. False: wait for more text."""
+        lead = self._buf.lstrip()
+        if lead.startswith(self._open):
+            self._mode = _IN
+            self._buf = lead[len(self._open) :]
+            return True
+        if self._open.startswith(lead) and not final:
+            return False  # whitespace, or part of the tag so far
+        self._mode = _OUT
+        return True
+
+    def _inside(self, out: list[tuple[bool, str]], final: bool) -> bool:
+        buf = self._buf
+        i = buf.find(self._close)
+        if i != -1:
+            if i:
+                out.append((True, buf[:i]))
+            self._buf = buf[i + len(self._close) :]
+            self._mode = _OUT
+            self._strip = True
+            return True
+        keep = 0 if final else _partial_suffix(buf, self._close)
+        if len(buf) > keep:
+            out.append((True, buf[: len(buf) - keep]))
+        self._buf = buf[len(buf) - keep :]
+        return False
+
+    def _outside(self, out: list[tuple[bool, str]], final: bool) -> bool:
+        buf = self._buf
+        if self._strip:
+            stripped = buf.lstrip()
+            if not stripped:
                 self._buf = ""
-                return
-            i = buf.find(self._open)
-            if i != -1:
-                if i:
-                    out.append((False, buf[:i]))
-                self._buf = buf[i + len(self._open) :]
-                self._mode = _IN
-                continue
-            keep = 0 if final else _partial_suffix(buf, self._open)
-            if len(buf) > keep:
-                out.append((False, buf[: len(buf) - keep]))
-            self._buf = buf[len(buf) - keep :]
-            return
+                return False
+            self._strip = False
+            buf = self._buf = stripped
+        if not self.anywhere:
+            out.append((False, buf))
+            self._buf = ""
+            return False
+        i = buf.find(self._open)
+        if i != -1:
+            if i:
+                out.append((False, buf[:i]))
+            self._buf = buf[i + len(self._open) :]
+            self._mode = _IN
+            return True
+        keep = 0 if final else _partial_suffix(buf, self._open)
+        if len(buf) > keep:
+            out.append((False, buf[: len(buf) - keep]))
+        self._buf = buf[len(buf) - keep :]
+        return False
+
+
+_STEPS = (ThinkSplitter._at_start, ThinkSplitter._inside, ThinkSplitter._outside)
+"""The step of each mode (_START, _IN, _OUT); False from a step: wait for more text."""
 
 
 def _partial_suffix(buf: str, tag: str) -> int:
