@@ -14,13 +14,17 @@ from typing import Any
 
 import pytest
 
+from any2api.auth import Client
 from any2api.config import Config, ModelEntry, ProviderConfig
 from any2api.core.errors import GatewayError
 from any2api.core.events import ErrorEvent, Event, Finish, PartDelta, PartEnd, PartStart, ResponseStart
 from any2api.core.parts import TextPart
 from any2api.core.request import ChatRequest, Message
 from any2api.gateway import Gateway
-from any2api.providers.base import Account, Provider, register
+from any2api.providers.base import Account, Provider
+from any2api.providers.registry import register_provider
+from any2api.routing.pool import Pool
+from tests.routing.pool_fakes import MemoryAccounts, record
 
 pytestmark = pytest.mark.anyio
 
@@ -51,7 +55,6 @@ class Upstream:
 UPSTREAM = Upstream()
 
 
-@register(TYPE)
 class ScriptedProvider(Provider):
     dialect = "openai_chat"
 
@@ -78,6 +81,28 @@ class ScriptedProvider(Provider):
         raise AssertionError(f"no plan for {account.api_key}")
 
 
+register_provider(TYPE, ScriptedProvider, wire="openai_chat")
+
+
+class NoAuth:
+    async def authenticate(self, token: str | None) -> Client:
+        return Client("k")
+
+
+class UpstreamAnswer:
+    """A 2xx upstream response as a provider's ``forward`` returns it (the gateway wraps and releases it);
+    its content type names who answered."""
+
+    status = 200
+
+    def __init__(self, name: str) -> None:
+        self.headers = {"Content-Type": f"text/x-{name}"}
+        self.released = False
+
+    def release(self) -> None:
+        self.released = True
+
+
 def provider(name: str, *keys: str) -> ProviderConfig:
     return ProviderConfig(name=name, type=TYPE, api_keys=list(keys), models=[ModelEntry("m")])
 
@@ -90,7 +115,11 @@ async def gateway() -> AsyncIterator[Gateway]:
         providers=[provider("a", "a1", "a2", "a3", "a4"), provider("b", "b1"), provider("c", "c1", "c2")],
         models={"chain": ["a/m", "b/m"], "solo": ["c/m"]},
     )
-    gw = Gateway(config)
+    # one account per configured key, in key order (the pool serves them round robin)
+    accounts = MemoryAccounts(*(record(p.name, api_key=k) for p in config.providers for k in p.api_keys))
+    pool = Pool(accounts, config.providers)
+    await pool.reload()
+    gw = Gateway(config, pool=pool, auth=NoAuth())
     yield gw
     await gw.close()
 
@@ -108,6 +137,12 @@ async def collect(gw: Gateway, model: str = "chain", into: list[Event] | None = 
 
 def text_of(events: list[Event]) -> str:
     return "".join(e.delta for e in events if isinstance(e, PartDelta))
+
+
+def inflight(gw: Gateway) -> dict[str, int]:
+    """Requests each account is serving now, as the pool counts them."""
+    assert isinstance(gw.pool, Pool)
+    return {s.id: s.inflight for s in gw.pool.account_states()}
 
 
 def keys_tried() -> list[str | None]:
@@ -213,18 +248,18 @@ async def forward(gw: Gateway, model: str = "chain") -> Any:
 
 async def test_forward_returns_the_answer_with_the_route_and_account(gateway: Gateway) -> None:
     UPSTREAM.plans["a1"] = [GatewayError("overloaded", "busy")]
-    UPSTREAM.plans["a2"] = ["response of a2"]
+    UPSTREAM.plans["a2"] = [UpstreamAnswer("response of a2")]
     fwd = await forward(gateway)
-    assert fwd.response == "response of a2"
+    assert fwd.content_type == "text/x-response of a2"
     assert (fwd.route.provider.name, fwd.route.model, fwd.account.api_key) == ("a", "m", "a2")
     await fwd.release(None)
-    assert gateway.pool.inflight[fwd.account.id] == 0  # the lease is given back
+    assert inflight(gateway)[fwd.account.id] == 0  # the lease is given back
 
 
 async def test_forward_goes_down_the_chain(gateway: Gateway) -> None:
     for k in ("a1", "a2", "a3", "a4"):
         UPSTREAM.plans[k] = [GatewayError("upstream", "down")]
-    UPSTREAM.plans["b1"] = ["response of b1"]
+    UPSTREAM.plans["b1"] = [UpstreamAnswer("response of b1")]
     fwd = await forward(gateway)
     assert fwd.account.api_key == "b1"
     await fwd.release(None)
@@ -236,7 +271,7 @@ async def test_forward_never_retries_client_errors(gateway: Gateway) -> None:
     with pytest.raises(GatewayError, match="bad body"):
         await forward(gateway)
     assert keys_tried() == ["a1"]
-    assert all(n == 0 for n in gateway.pool.inflight.values())
+    assert all(n == 0 for n in inflight(gateway).values())
 
 
 async def test_forward_raises_the_last_error_when_nothing_answers(gateway: Gateway) -> None:
@@ -244,4 +279,4 @@ async def test_forward_raises_the_last_error_when_nothing_answers(gateway: Gatew
     UPSTREAM.plans["c2"] = [GatewayError("timeout", "c2 slow")]
     with pytest.raises(GatewayError, match="c2 slow"):
         await forward(gateway, "solo")
-    assert all(n == 0 for n in gateway.pool.inflight.values())
+    assert all(n == 0 for n in inflight(gateway).values())

@@ -22,19 +22,26 @@ from any2api.core.events import (
 from any2api.core.parts import ImagePart, ReasoningPart, TextPart, ToolCallPart, ToolResultPart
 from any2api.core.request import ChatRequest
 from any2api.core.response import ChatResponse, Usage
-from any2api.formats.openai_chat import OPENAI_CHAT, parse_request
+from any2api.formats.base import RequestContext
+from any2api.formats.openai_chat import OPENAI_CHAT
 from tests.sim.fold import fold_openai_chat, openai_chunks, sse_data
 
 USER = [{"role": "user", "content": "hi"}]
 
 
+def context(body: Any) -> RequestContext:
+    ctx = RequestContext("POST", "/v1/chat/completions", {})
+    ctx.json = body
+    return ctx
+
+
 def parse(**body: Any) -> ChatRequest:
-    return parse_request({"model": "m", "messages": USER, **body})
+    return OPENAI_CHAT.parse_request(context({"model": "m", "messages": USER, **body}))
 
 
 def rejected(body: Any) -> GatewayError:
     with pytest.raises(GatewayError) as e:
-        parse_request(body)
+        OPENAI_CHAT.parse_request(context(body))
     assert e.value.kind == "invalid_request"
     assert e.value.status == 400
     return e.value
@@ -77,7 +84,8 @@ def test_a_full_request_is_read_into_the_hub_model() -> None:
     assert (req.tool_choice.mode, req.tool_choice.name, req.tool_choice.parallel) == ("tool", "f", False)
     assert req.reasoning is not None
     assert req.reasoning.effort == "high"
-    assert req.extra_for("openai_chat") == {"vendor_knob": {"x": 1}}
+    assert req.origin == "openai_chat"
+    assert req.vendor_extra == {"openai_chat": {"vendor_knob": {"x": 1}}}
 
 
 @pytest.mark.parametrize(

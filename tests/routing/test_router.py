@@ -7,8 +7,9 @@ import pytest
 
 from any2api.config import Config, parse_config
 from any2api.core.errors import GatewayError
-from any2api.gateway import Gateway
+from any2api.providers.registry import create_provider
 from any2api.routing.router import Route, Router
+from any2api.upstream import Upstream
 
 CONFIG = """
 providers:
@@ -24,7 +25,8 @@ models:
 
 def make(text: str = CONFIG) -> tuple[Config, Router]:
     config = parse_config(text, "(test)")
-    return config, Gateway(config).router
+    upstream = Upstream(config.server.timeouts, config.error_rules)
+    return config, Router(config, {p.name: create_provider(p, upstream) for p in config.providers})
 
 
 def chain(routes: tuple[Route, ...]) -> list[tuple[str, str, str]]:
@@ -138,7 +140,8 @@ def test_removing_a_provider_hands_its_bare_ids_to_the_next_provider_and_drops_i
 def test_adding_a_provider_at_run_time_makes_it_routable() -> None:
     _, router = make()
     late = 'providers:\n  - {name: late, type: openai, base_url: "http://127.0.0.1:9", models: [late-model, gpt-4o]}\n'
-    router.add_provider(Gateway(parse_config(late)).providers["late"])
+    late_cfg = parse_config(late)
+    router.add_provider(create_provider(late_cfg.providers[-1], Upstream(late_cfg.server.timeouts, [])))
     assert chain(router.resolve("late-model")) == [("late", "late-model", "late-model")]
     assert chain(router.resolve("late/gpt-4o")) == [("late", "gpt-4o", "late/gpt-4o")]
     assert chain(router.resolve("gpt-4o"))[0][0] == "oa"  # a bare id claimed first stays with its provider

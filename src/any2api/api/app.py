@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-import importlib
 import logging
 import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Any
 
 import orjson
 from starlette.applications import Starlette
@@ -37,16 +35,6 @@ SERVICE = "any2api"
 
 def _now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _optional(name: str) -> Any:
-    """Used by the lifespan only (its admin wiring is being replaced by the composition root)."""
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as e:
-        if e.name != name:
-            raise
-        return None
 
 
 async def health(gw: Gateway) -> bytes:
