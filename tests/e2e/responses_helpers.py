@@ -34,7 +34,8 @@ providers:
     api_keys: [sk-ant]
     models: [sim-claude]
   - name: resp
-    type: openai_responses
+    type: openai
+    api: responses
     base_url: {sim}/v1
     api_keys: [sk-resp]
     models: [sim-gpt]

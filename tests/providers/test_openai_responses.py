@@ -8,6 +8,8 @@ import json
 import orjson
 import pytest
 
+from any2api.config import parse_config
+from any2api.config_types import ConfigError, ProviderConfig, Timeouts
 from any2api.core.accumulator import accumulate
 from any2api.core.events import ErrorEvent, Event
 from any2api.core.parts import (
@@ -22,8 +24,15 @@ from any2api.core.request import ChatRequest, Message, ReasoningConfig, ToolChoi
 from any2api.formats.anthropic_messages import parse_request as parse_anthropic
 from any2api.formats.openai_chat import parse_request as parse_chat
 from any2api.formats.openai_responses import parse_request as parse_responses
-from any2api.providers.openai_responses import ResponsesParser, build_body, response_events
+from any2api.providers.openai_responses import (
+    OpenAIResponsesProvider,
+    ResponsesParser,
+    build_body,
+    response_events,
+)
+from any2api.providers.registry import create_provider
 from any2api.sse import iter_events
+from any2api.upstream import Upstream
 from tests.sim.fixtures import FIXTURES_DIR, chunks_to_events
 
 
@@ -208,3 +217,56 @@ def test_tool_result_error_flag_is_said_in_text():
     req = ChatRequest("m", [Message("assistant", [ToolCallPart("c", "f", "{}")]),
                             Message("tool", [ToolResultPart("c", "boom", is_error=True)])])  # fmt: skip
     assert build_body(req, "m")["input"][1]["output"] == "Error: boom"
+
+
+# ------------------------------------------------------------------------------------- configuration
+
+_BLOCK = """
+providers:
+  - name: up
+    type: {type}
+    base_url: http://127.0.0.1:9/v1
+    api_keys: [k]
+    models: [gpt-x]
+{more}"""
+
+
+def _provider_config(type_: str, more: str = "") -> ProviderConfig:
+    return parse_config(_BLOCK.format(type=type_, more=more), "(test)").providers[0]
+
+
+@pytest.mark.parametrize(
+    ("type_", "more"),
+    [
+        ("openai", "    api: responses\n"),
+        ("openai", "    options: {api: responses}\n"),
+        ("openai_responses", ""),
+    ],
+)
+def test_type_openai_with_api_responses_selects_the_responses_upstream(type_, more):
+    pc = _provider_config(type_, more)
+    assert pc.type == "openai_responses"
+    assert "api" not in pc.options
+    provider = create_provider(pc, Upstream(Timeouts()))
+    assert isinstance(provider, OpenAIResponsesProvider)
+    assert provider.dialect == "openai_responses"
+    assert provider.url == "http://127.0.0.1:9/v1/responses"
+
+
+def test_api_chat_is_the_chat_completions_upstream_and_unknown_apis_are_refused():
+    assert _provider_config("openai", "    api: chat\n").type == "openai"
+    with pytest.raises(ConfigError) as e:
+        _provider_config("openai", "    api: realtime\n")
+    assert "providers[0].api (line 8)" in str(e.value)
+    assert "expected one of: chat, responses" in str(e.value)
+    with pytest.raises(ConfigError) as e:
+        _provider_config("deepseek", "    api: responses\n")
+    assert "provider type 'deepseek' has no api 'responses'" in str(e.value)
+
+
+def test_hosted_tools_is_a_provider_key():
+    assert _provider_config("anthropic", "    hosted_tools: drop\n").hosted_tools == "drop"
+    assert _provider_config("openai").hosted_tools == "error"
+    with pytest.raises(ConfigError) as e:
+        _provider_config("openai", "    hosted_tools: run\n")
+    assert "providers[0].hosted_tools (line 8): must be 'error' or 'drop'" in str(e.value)
