@@ -21,6 +21,7 @@ Translation notes:
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, assert_never
 
 import orjson
@@ -244,6 +245,48 @@ def build_tools(tools: list[ToolDef]) -> list[dict[str, Any]]:
     return out
 
 
+def _tool_choice(req: ChatRequest, body: dict[str, Any], extra: dict[str, Any]) -> None:
+    tc = req.tool_choice
+    if tc is None:
+        return
+    if "tool_choice" not in extra:
+        if tc.mode == "tool":
+            named = next((t for t in req.tools or () if t.name == tc.name), None)
+            if named is not None and "custom" in _d(named):
+                body["tool_choice"] = {"type": "custom", "name": _d(named).get("name") or tc.name}
+            else:
+                body["tool_choice"] = {"type": "function", "name": tc.name}
+        else:
+            body["tool_choice"] = tc.mode
+    if tc.parallel is not None:
+        body["parallel_tool_calls"] = tc.parallel
+
+
+def _reasoning(req: ChatRequest, body: dict[str, Any]) -> None:
+    r = req.reasoning
+    if r is None:
+        return
+    effort = r.effort
+    if effort is None and r.enabled is not None:
+        b = r.budget_tokens
+        effort = "none" if not r.enabled else "medium" if b is None else "low" if b < 4096 else \
+            "medium" if b < 16384 else "high"  # fmt: skip
+    if effort:
+        body["reasoning"] = {"effort": effort, "summary": "auto"}
+
+
+def _text_format(req: ChatRequest, body: dict[str, Any], extra: dict[str, Any], own: bool) -> None:
+    rf = req.response_format
+    if rf is None or (own and isinstance(extra.get("text"), dict) and "format" in extra["text"]):
+        return
+    text = dict(body.get("text") or {})
+    if rf.get("type") == "json_schema" and isinstance(rf.get("json_schema"), dict):
+        text["format"] = {"type": "json_schema", **rf["json_schema"]}
+    else:
+        text["format"] = {k: v for k, v in rf.items()}
+    body["text"] = text
+
+
 def build_body(req: ChatRequest, model: str) -> dict[str, Any]:
     """The Responses body for a hub request."""
     own = req.origin == NAME
@@ -273,36 +316,10 @@ def build_body(req: ChatRequest, model: str) -> dict[str, Any]:
             body[k] = v
     if req.tools and "tools" not in extra:
         body["tools"] = build_tools(req.tools)
-    tc = req.tool_choice
-    if tc is not None:
-        if "tool_choice" not in extra:
-            if tc.mode == "tool":
-                named = next((t for t in req.tools or () if t.name == tc.name), None)
-                if named is not None and "custom" in _d(named):
-                    body["tool_choice"] = {"type": "custom", "name": _d(named).get("name") or tc.name}
-                else:
-                    body["tool_choice"] = {"type": "function", "name": tc.name}
-            else:
-                body["tool_choice"] = tc.mode
-        if tc.parallel is not None:
-            body["parallel_tool_calls"] = tc.parallel
-    if req.reasoning is not None and "reasoning" not in extra:
-        r = req.reasoning
-        effort = r.effort
-        if effort is None and r.enabled is not None:
-            b = r.budget_tokens
-            effort = "none" if not r.enabled else "medium" if b is None else "low" if b < 4096 else \
-                "medium" if b < 16384 else "high"  # fmt: skip
-        if effort:
-            body["reasoning"] = {"effort": effort, "summary": "auto"}
-    rf = req.response_format
-    if rf is not None and not (own and isinstance(extra.get("text"), dict) and "format" in extra["text"]):
-        text = dict(body.get("text") or {})
-        if rf.get("type") == "json_schema" and isinstance(rf.get("json_schema"), dict):
-            text["format"] = {"type": "json_schema", **rf["json_schema"]}
-        else:
-            text["format"] = {k: v for k, v in rf.items()}
-        body["text"] = text
+    _tool_choice(req, body, extra)
+    if "reasoning" not in extra:
+        _reasoning(req, body)
+    _text_format(req, body, extra, own)
     if not own:
         body["store"] = False
         if req.reasoning is not None and req.reasoning.enabled is not False:
@@ -354,55 +371,64 @@ class ResponsesParser(JsonStreamParser):
         if not isinstance(obj, dict):
             raise GatewayError("upstream", f"Upstream sent an event that is not a JSON object: {obj!r:.200}")
         t = obj.get("type")
-        parts = self.parts
-        if t in (W.TEXT_DELTA, W.REFUSAL_DELTA) and self.started:  # the hot path
+        if t in _TEXT_DELTAS and self.started:  # the hot path
             idx = self.text_parts.get((obj.get("output_index", -1), obj.get("content_index", 0)))
             if idx is not None and obj.get("delta"):
-                parts.delta(idx, str(obj["delta"]))
-            return parts.take()
-        if t in (W.CREATED, W.IN_PROGRESS, "response.queued"):
+                self.parts.delta(idx, str(obj["delta"]))
+            return self.parts.take()
+        if t in _STARTS:
             if not self.started:
                 self.start(obj.get("response") or {})
-            return parts.take()
+            return self.parts.take()
         if not self.started:
             r = obj.get("response")
             self.start(r if isinstance(r, dict) else {})
-        oi = obj.get("output_index")
-        if not isinstance(oi, int):
-            oi = -1
-        if t == W.ITEM_ADDED:
-            self._added(oi, obj.get("item") or {})
-        elif t == W.PART_ADDED:
-            part = obj.get("part") or {}
-            ci = obj.get("content_index", 0)
-            if part.get("type") in ("output_text", "refusal") and isinstance(ci, int):
-                self.text_parts[(oi, ci)] = parts.start(_text_part(part))
-        elif t in (W.TEXT_DELTA, W.REFUSAL_DELTA):
-            idx = self.text_parts.get((oi, obj.get("content_index", 0)))
-            if idx is not None and obj.get("delta"):
-                parts.delta(idx, str(obj["delta"]))
-        elif t in (W.SUMMARY_DELTA, W.REASONING_TEXT_DELTA):
-            idx = self.by_item.get(oi)
-            if idx is not None and obj.get("delta"):
-                parts.delta(idx, str(obj["delta"]))
-        elif t == W.SUMMARY_PART_ADDED:
-            idx = self.by_item.get(oi)
-            if idx is not None:
-                n = self.summary_seen.get(idx, 0)
-                if n:
-                    parts.delta(idx, "\n\n")
-                self.summary_seen[idx] = n + 1
-        elif t in (W.ARGS_DELTA, W.CUSTOM_INPUT_DELTA):
-            self._args_delta(oi, t, obj.get("delta"))
-        elif t == W.ITEM_DONE:
-            self._item_done(oi, obj.get("item") or {})
-        elif t in W.TERMINAL_EVENTS:
-            self._terminal(t, obj.get("response") or {})
-        elif t == W.ERROR:
-            parts.events.append(self.fail(W.error_from_wire(obj)))
-        return (
-            parts.take()
-        )  # other events (annotations, hosted tool progress ...) carry nothing the hub keeps
+        handler = _HANDLERS.get(t) if isinstance(t, str) else None
+        if handler is not None:  # other events (annotations, hosted tool progress ...) carry nothing we keep
+            oi = obj.get("output_index")
+            handler(self, obj, oi if isinstance(oi, int) else -1)
+        return self.parts.take()
+
+    # one handler per event type (see _HANDLERS)
+
+    def _on_item_added(self, obj: dict[str, Any], oi: int) -> None:
+        self._added(oi, obj.get("item") or {})
+
+    def _on_part_added(self, obj: dict[str, Any], oi: int) -> None:
+        part = obj.get("part") or {}
+        ci = obj.get("content_index", 0)
+        if part.get("type") in ("output_text", "refusal") and isinstance(ci, int):
+            self.text_parts[(oi, ci)] = self.parts.start(_text_part(part))
+
+    def _on_text_delta(self, obj: dict[str, Any], oi: int) -> None:
+        idx = self.text_parts.get((oi, obj.get("content_index", 0)))
+        if idx is not None and obj.get("delta"):
+            self.parts.delta(idx, str(obj["delta"]))
+
+    def _on_reasoning_delta(self, obj: dict[str, Any], oi: int) -> None:
+        idx = self.by_item.get(oi)
+        if idx is not None and obj.get("delta"):
+            self.parts.delta(idx, str(obj["delta"]))
+
+    def _on_summary_part(self, obj: dict[str, Any], oi: int) -> None:
+        idx = self.by_item.get(oi)
+        if idx is not None:
+            n = self.summary_seen.get(idx, 0)
+            if n:
+                self.parts.delta(idx, "\n\n")
+            self.summary_seen[idx] = n + 1
+
+    def _on_args_delta(self, obj: dict[str, Any], oi: int) -> None:
+        self._args_delta(oi, str(obj.get("type")), obj.get("delta"))
+
+    def _on_item_done(self, obj: dict[str, Any], oi: int) -> None:
+        self._item_done(oi, obj.get("item") or {})
+
+    def _on_terminal(self, obj: dict[str, Any], oi: int) -> None:
+        self._terminal(str(obj.get("type")), obj.get("response") or {})
+
+    def _on_error(self, obj: dict[str, Any], oi: int) -> None:
+        self.parts.events.append(self.fail(W.error_from_wire(obj)))
 
     def _args_delta(self, oi: int, t: str, delta: Any) -> None:
         idx = self.by_item.get(oi)
@@ -507,6 +533,26 @@ class ResponsesParser(JsonStreamParser):
         out.append(self.fail(GatewayError("upstream", "Upstream stream ended before the response was complete",
                                           code="upstream_disconnected")))  # fmt: skip
         return out
+
+
+_TEXT_DELTAS = frozenset({W.TEXT_DELTA, W.REFUSAL_DELTA})
+_STARTS = frozenset({W.CREATED, W.IN_PROGRESS, "response.queued"})
+_Handler = Callable[[ResponsesParser, dict[str, Any], int], None]
+_HANDLERS: dict[str, _Handler] = {
+    W.ITEM_ADDED: ResponsesParser._on_item_added,
+    W.PART_ADDED: ResponsesParser._on_part_added,
+    W.TEXT_DELTA: ResponsesParser._on_text_delta,
+    W.REFUSAL_DELTA: ResponsesParser._on_text_delta,
+    W.SUMMARY_DELTA: ResponsesParser._on_reasoning_delta,
+    W.REASONING_TEXT_DELTA: ResponsesParser._on_reasoning_delta,
+    W.SUMMARY_PART_ADDED: ResponsesParser._on_summary_part,
+    W.ARGS_DELTA: ResponsesParser._on_args_delta,
+    W.CUSTOM_INPUT_DELTA: ResponsesParser._on_args_delta,
+    W.ITEM_DONE: ResponsesParser._on_item_done,
+    **dict.fromkeys(W.TERMINAL_EVENTS, ResponsesParser._on_terminal),
+    W.ERROR: ResponsesParser._on_error,
+}
+"""Responses event type -> what the parser does with it."""
 
 
 def response_events(obj: Any, model: str) -> list[Event]:
