@@ -232,30 +232,11 @@ class _Items:
         elif t in (FUNCTION_CALL, CUSTOM_TOOL_CALL):
             self._call(item, field, t == CUSTOM_TOOL_CALL)
         elif t in (FUNCTION_CALL_OUTPUT, CUSTOM_TOOL_CALL_OUTPUT):
-            cid = _str(item, "call_id", field)
-            assert cid is not None
-            if "output" not in item:
-                raise _missing(f"{field}.output")
-            out = _output(item["output"], f"{field}.output")
-            custom = t == CUSTOM_TOOL_CALL_OUTPUT
-            if cid not in self.calls and self.check_calls:
-                raise invalid(f"No tool call found for {'custom tool' if custom else 'function'} call output with "
-                              f"call_id {cid}.", f"{field}.call_id", "invalid_value")  # fmt: skip
-            self.messages.append(Message("tool", [ToolResultPart(cid, out, provider_details=_details(
-                custom=custom, id=item.get("id")))]))  # fmt: skip
+            self._result(item, field, t == CUSTOM_TOOL_CALL_OUTPUT)
         elif t == REASONING:
             self._assistant().append(_reasoning(item, field))
         elif t == ITEM_REFERENCE:
-            iid = item.get("id")
-            found = self.resolve(iid) if self.resolve is not None and isinstance(iid, str) else None
-            if found is not None and found.get("type") != ITEM_REFERENCE:
-                self.add(found, field)
-                return
-            if self.resolve is not None:
-                raise GatewayError("not_found", f"Item with id '{iid}' not found.", param=f"{field}.id",
-                                   code="not_found")  # fmt: skip
-            raise invalid(f"Item references ('{field}') need stored responses: this gateway keeps none. Send the "
-                          "full item instead.", field, "item_reference_not_supported")  # fmt: skip
+            self._reference(item, field)
         elif t == ADDITIONAL_TOOLS:
             tools = item.get("tools")
             _expect(isinstance(tools, list), f"{field}.tools", "an array", tools)
@@ -271,6 +252,30 @@ class _Items:
                 f"Invalid value for '{field}.type': {t!r}. Supported values are: "
                 + ", ".join(f"'{x}'" for x in ITEM_TYPES) + ".", f"{field}.type", "invalid_value",
             )  # fmt: skip
+
+    def _result(self, item: dict[str, Any], field: str, custom: bool) -> None:
+        cid = _str(item, "call_id", field)
+        assert cid is not None
+        if "output" not in item:
+            raise _missing(f"{field}.output")
+        out = _output(item["output"], f"{field}.output")
+        if cid not in self.calls and self.check_calls:
+            raise invalid(f"No tool call found for {'custom tool' if custom else 'function'} call output with "
+                          f"call_id {cid}.", f"{field}.call_id", "invalid_value")  # fmt: skip
+        self.messages.append(Message("tool", [ToolResultPart(cid, out, provider_details=_details(
+            custom=custom, id=item.get("id")))]))  # fmt: skip
+
+    def _reference(self, item: dict[str, Any], field: str) -> None:
+        iid = item.get("id")
+        found = self.resolve(iid) if self.resolve is not None and isinstance(iid, str) else None
+        if found is not None and found.get("type") != ITEM_REFERENCE:
+            self.add(found, field)
+            return
+        if self.resolve is not None:
+            raise GatewayError("not_found", f"Item with id '{iid}' not found.", param=f"{field}.id",
+                               code="not_found")  # fmt: skip
+        raise invalid(f"Item references ('{field}') need stored responses: this gateway keeps none. Send the "
+                      "full item instead.", field, "item_reference_not_supported")  # fmt: skip
 
     def _message(self, item: dict[str, Any], field: str) -> None:
         role = item.get("role")
@@ -443,30 +448,31 @@ def _num(body: dict[str, Any], key: str) -> float | None:
     return float(v)
 
 
-def parse_request(body: Any, resolve: Resolver | None = None) -> ChatRequest:
-    """``resolve``: stored items by id (for ``item_reference``); None where nothing is stored."""
-    model, stream = peek(body)
+def _messages(body: dict[str, Any], resolve: Resolver | None) -> _Items:
+    """``instructions`` and ``input`` as hub messages."""
     # with an upstream's previous_response_id the calls may be in its stored conversation
     items = _Items(check_calls=body.get("previous_response_id") is None, resolve=resolve)
     instructions = body.get("instructions")
-    if instructions is not None:
-        if isinstance(instructions, str):
-            if instructions:
-                items.messages.append(Message("system", [TextPart(instructions)],
-                                              provider_details={NAME: {"instructions": True}}))  # fmt: skip
-        else:
-            _expect(isinstance(instructions, list), "instructions", "a string or an array of input items",
-                    instructions)  # fmt: skip
-            for i, it in enumerate(instructions):
-                items.add(it, f"instructions[{i}]")
+    if isinstance(instructions, str):
+        if instructions:
+            items.messages.append(Message("system", [TextPart(instructions)],
+                                          provider_details={NAME: {"instructions": True}}))  # fmt: skip
+    elif instructions is not None:
+        _expect(isinstance(instructions, list), "instructions", "a string or an array of input items",
+                instructions)  # fmt: skip
+        for i, it in enumerate(instructions):
+            items.add(it, f"instructions[{i}]")
     inp = body.get("input")
     if isinstance(inp, str):
         items.messages.append(Message("user", [TextPart(inp)]))
     elif isinstance(inp, list):
         for i, it in enumerate(inp):
             items.add(it, f"input[{i}]")
-    req = ChatRequest(model=model, messages=items.messages, stream=stream, origin=NAME)
-    extra = {k: v for k, v in body.items() if k not in HUB_FIELDS}
+    return items
+
+
+def _tools(body: dict[str, Any], items: _Items, req: ChatRequest, extra: dict[str, Any]) -> None:
+    """``tools`` (and tools added by ``additional_tools`` items), ``tool_choice``, ``parallel_tool_calls``."""
     tools = _Tools()
     raw_tools = body.get("tools")
     if raw_tools is not None:
@@ -490,6 +496,10 @@ def parse_request(body: Any, resolve: Resolver | None = None) -> ChatRequest:
         if req.tool_choice is None:
             req.tool_choice = ToolChoice("auto")
         req.tool_choice.parallel = ptc
+
+
+def _options(body: dict[str, Any], req: ChatRequest) -> None:
+    """``max_output_tokens``, sampling, ``user``, ``metadata``."""
     mt = body.get("max_output_tokens")
     if mt is not None:
         _expect(isinstance(mt, int) and not isinstance(mt, bool), "max_output_tokens", "an integer", mt)
@@ -506,6 +516,10 @@ def parse_request(body: Any, resolve: Resolver | None = None) -> ChatRequest:
     if md is not None:
         _expect(isinstance(md, dict), "metadata", "an object", md)
         req.metadata = md
+
+
+def _output_options(body: dict[str, Any], req: ChatRequest) -> None:
+    """``reasoning``, ``text`` (its format), ``include``."""
     reasoning = body.get("reasoning")
     if reasoning is not None:
         _expect(isinstance(reasoning, dict), "reasoning", "an object", reasoning)
@@ -522,6 +536,17 @@ def parse_request(body: Any, resolve: Resolver | None = None) -> ChatRequest:
     if include is not None:
         _expect(isinstance(include, list) and all(isinstance(x, str) for x in include), "include",
                 "an array of strings", include)  # fmt: skip
+
+
+def parse_request(body: Any, resolve: Resolver | None = None) -> ChatRequest:
+    """``resolve``: stored items by id (for ``item_reference``); None where nothing is stored."""
+    model, stream = peek(body)
+    items = _messages(body, resolve)
+    req = ChatRequest(model=model, messages=items.messages, stream=stream, origin=NAME)
+    extra = {k: v for k, v in body.items() if k not in HUB_FIELDS}
+    _tools(body, items, req, extra)
+    _options(body, req)
+    _output_options(body, req)
     req.vendor_extra[NAME] = extra
     return req
 

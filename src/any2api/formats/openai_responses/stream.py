@@ -116,10 +116,7 @@ class ResponsesStreamRenderer(StreamRenderer):
             return out[0] if len(out) == 1 else b"".join(out)
         out = []
         if isinstance(e, ResponseStart):
-            self.provider = e.provider
-            if e.usage is not None:
-                self._merge(e.usage)
-            self._start(out, e.id, e.model, e.created)
+            self._response_start(out, e)
             return b"".join(out)
         if not self.started:
             self._start(out, "", "", 0)
@@ -130,29 +127,41 @@ class ResponsesStreamRenderer(StreamRenderer):
             if slot is not None:
                 self._delta(out, slot, e)
         elif isinstance(e, PartEnd):
-            slot = self.slots.pop(e.index, None)
-            if slot is not None:
-                if e.provider_details:
-                    slot.part.provider_details = {**(slot.part.provider_details or {}), **e.provider_details}
-                self._close(out, slot, "completed")
+            self._part_end(out, e)
         elif isinstance(e, UsageEvent):
             self._merge(e.usage)
         elif isinstance(e, Finish):
-            status, incomplete, error = terminal(e.reason)
-            for idx in sorted(self.slots):
-                self._close(out, self.slots.pop(idx), "incomplete" if incomplete else "completed")
-            self.finished = True
-            etype = {"completed": W.COMPLETED, "incomplete": W.INCOMPLETE}.get(status, W.FAILED)
-            resp = self._response(status, incomplete=incomplete, error=error)
-            if "usage" not in resp:
-                resp["usage"] = W.usage_to_wire(Usage())
-            self._ev(out, etype, {"response": resp})
-            self._store(resp)
+            self._finish(out, e)
         elif isinstance(e, ErrorEvent):
             out.append(self.error(e.error))
         else:
             assert_never(e)
         return b"".join(out)
+
+    def _response_start(self, out: list[bytes], e: ResponseStart) -> None:
+        self.provider = e.provider
+        if e.usage is not None:
+            self._merge(e.usage)
+        self._start(out, e.id, e.model, e.created)
+
+    def _part_end(self, out: list[bytes], e: PartEnd) -> None:
+        slot = self.slots.pop(e.index, None)
+        if slot is not None:
+            if e.provider_details:
+                slot.part.provider_details = {**(slot.part.provider_details or {}), **e.provider_details}
+            self._close(out, slot, "completed")
+
+    def _finish(self, out: list[bytes], e: Finish) -> None:
+        status, incomplete, error = terminal(e.reason)
+        for idx in sorted(self.slots):
+            self._close(out, self.slots.pop(idx), "incomplete" if incomplete else "completed")
+        self.finished = True
+        etype = {"completed": W.COMPLETED, "incomplete": W.INCOMPLETE}.get(status, W.FAILED)
+        resp = self._response(status, incomplete=incomplete, error=error)
+        if "usage" not in resp:
+            resp["usage"] = W.usage_to_wire(Usage())
+        self._ev(out, etype, {"response": resp})
+        self._store(resp)
 
     def _merge(self, u: Usage) -> None:
         if self.usage is None:
