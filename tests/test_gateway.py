@@ -72,6 +72,7 @@ class ScriptedProvider(Provider):
         account: Account,
         stream: bool,
         headers: dict[str, str] | None = None,
+        query: Any = None,
     ) -> Any:
         UPSTREAM.calls.append((self.name, model, account.api_key))
         for step in UPSTREAM.plans.get(account.api_key or "", []):

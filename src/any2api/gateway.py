@@ -219,13 +219,17 @@ class Gateway:
         stream: bool,
         headers: dict[str, str] | None = None,
         pin: str | None = None,
+        query: Mapping[str, str] | None = None,
     ) -> Forwarded:
-        """Pass-through: send the client's own-dialect body to the first route/account that answers 2xx."""
+        """Pass-through: send the client's own-dialect body to the first route/account that answers 2xx.
+        ``headers`` and ``query`` are the client's (the provider picks what its wire format needs)."""
         errors: list[GatewayError] = []
         async with aclosing(self._attempts(routes, errors, pin)) as attempts:
             async for at in attempts:
                 try:
-                    resp = await at.route.provider.forward(body, at.route.model, at.account, stream, headers)
+                    resp = await at.route.provider.forward(
+                        body, at.route.model, at.account, stream, headers, query
+                    )
                 except GatewayError as e:
                     at.lease.release(e)
                     self._retry_or_raise(at, e, errors)

@@ -227,7 +227,9 @@ async def test_forward_releases_a_failed_attempt_and_hands_back_the_lease_of_the
     gw = gateway(pool)
     sent: list[str] = []
 
-    async def forward(body: Any, model: str, account: Account, stream: bool, headers: Any = None) -> Any:
+    async def forward(
+        body: Any, model: str, account: Account, stream: bool, headers: Any = None, query: Any = None
+    ) -> Any:
         sent.append(account.id)
         if account.id == "p1":
             raise BUSY

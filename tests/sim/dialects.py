@@ -49,6 +49,14 @@ class Dialect:
     """The 400 body for a request the real API rejects."""
     unauthorized: Callable[[str | None, int], dict[str, Any]]
     """The 401 body for a wrong key (the key sent, the request's number)."""
+    unauthorized_status: int = 401
+    """The status of that answer (Google answers a wrong key with 400 ``API_KEY_INVALID``)."""
+    chat_match: Callable[[str], bool] | None = None
+    """POST paths answered as chat requests that no suffix describes (Gemini's
+    ``/models/{model}:generateContent``)."""
+    parse_recorded: Callable[[RecordedRequest], ChatInput] | None = None
+    """Instead of ``parse``: the checks with the whole recorded request, for a dialect whose URL carries
+    part of the request (Gemini: the model, the stream flag and ``alt=sse``)."""
     routes: Mapping[tuple[str, str], Handler] = field(default_factory=dict)
     """Other endpoints: (method, path suffix) -> handler, e.g. ``("POST", "/messages/count_tokens")``."""
     models_wanted: Callable[[RecordedRequest], bool] | None = None
@@ -83,9 +91,12 @@ def names() -> list[str]:
 
 
 def for_chat_path(path: str) -> Dialect | None:
-    """The dialect whose chat path ``path`` ends with (the longest suffix wins)."""
+    """The dialect whose ``chat_match`` takes ``path``, else whose chat path ``path`` ends with (the longest
+    suffix wins)."""
     best: tuple[int, Dialect] | None = None
     for d in _REGISTRY.values():
+        if d.chat_match is not None and d.chat_match(path):
+            return d
         for suffix in d.chat_paths:
             if path.endswith(suffix) and (best is None or len(suffix) > best[0]):
                 best = (len(suffix), d)

@@ -5,8 +5,9 @@ Endpoints (any path prefix):
 * ``POST …/chat/completions`` and every path added with ``add_path``: OpenAI Chat Completions.
 * ``POST …/messages``: Anthropic Messages; ``POST …/messages/count_tokens``.
 * ``POST …/responses``: OpenAI Responses.
+* ``POST …/models/{model}:generateContent | :streamGenerateContent (?alt=sse) | :countTokens``: Gemini.
 * ``GET …/models`` (and ``…/models/{id}``): OpenAI's list format, Anthropic's when the request carries
-  ``anthropic-version``.
+  ``anthropic-version``, Google's under ``/v1beta`` or with a Google key.
 
 Each dialect (its chat paths, request checks, renderer, error bodies, other endpoints, model listing) is a
 module registered in ``dialects.py``; the server only dispatches through that registry.
@@ -32,7 +33,7 @@ from typing import Any
 from aiohttp import web
 from multidict import CIMultiDict
 
-from . import anthropic_messages, dialects, fixtures, openai_chat, openai_responses
+from . import anthropic_messages, dialects, fixtures, gemini, openai_chat, openai_responses
 from .dialects import RenderContext
 from .inbound import ChatInput, Invalid
 from .script import (
@@ -49,7 +50,7 @@ from .script import (
 )
 from .wire import CommentFrame, Op, Reply, dumps, encode_op
 
-DIALECT_MODULES = (openai_chat, anthropic_messages, openai_responses)
+DIALECT_MODULES = (openai_chat, anthropic_messages, openai_responses, gemini)
 """The dialects the simulator speaks; each module registers itself when imported (see dialects.py)."""
 DEFAULT_MODELS = ("sim-gpt", "sim-claude", "deepseek-chat", "deepseek-reasoner")
 _WORDS = re.compile(r"\S+\s*|\s+")
@@ -391,7 +392,8 @@ class SimServer:
             invalid = Invalid("We could not parse the JSON body of your request.")
         else:
             try:
-                inp = dialects.get(dialect).parse(rec.json)
+                d = dialects.get(dialect)
+                inp = d.parse_recorded(rec) if d.parse_recorded is not None else d.parse(rec.json)
             except Invalid as e:
                 invalid = e
         script: Script | None
@@ -427,7 +429,8 @@ class SimServer:
         keys = self._keys
         if keys is None or rec.api_key in keys:
             return None
-        return _json(401, dialects.get(dialect).unauthorized(rec.api_key, rec.seq))
+        d = dialects.get(dialect)
+        return _json(d.unauthorized_status, d.unauthorized(rec.api_key, rec.seq))
 
     def _invalid(self, dialect: str, e: Invalid) -> web.Response:
         return _json(400, dialects.get(dialect).invalid(e))

@@ -53,13 +53,15 @@ class ChatEndpoint:
         # the state hooks, only when the dialect has them (no awaits, no accumulation otherwise)
         self._before = dialect.before_routing if overrides(dialect, "before_routing") else None
         self._after = dialect.after_completion if overrides(dialect, "after_completion") else None
+        self._variant = dialect.variant if overrides(dialect, "variant") else None
+        self._translating = dialect.before_translation if overrides(dialect, "before_translation") else None
         self._upstream = dialect.before_upstream if overrides(dialect, "before_upstream") else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         gw = self.rt.gateway
-        d = self.dialect
         headers = header_map(scope)
         ctx = request_context(scope, headers)
+        d = self.dialect if self._variant is None else self._variant(ctx)
         started = time.monotonic()
         try:
             client = await gw.auth.authenticate(d.credentials(ctx))
@@ -78,10 +80,10 @@ class ChatEndpoint:
             wire = d.wire
             if all(r.provider.dialect == wire and r.provider.passthrough and r.provider.can_forward(obj)
                    for r in routes):  # fmt: skip
-                await self._forward(
-                    receive, send, gw, client, routes, obj, model, stream, started, ctx.headers, pin
-                )
+                await self._forward(receive, send, d, gw, client, routes, ctx, model, stream, started, pin)
                 return
+            if self._translating is not None:
+                await self._translating(ctx, frozenset(r.provider.dialect for r in routes))
             req = d.parse_request(ctx)
             req.model = model
             if self._upstream is not None:
@@ -90,21 +92,21 @@ class ChatEndpoint:
                     ctx, req, UpstreamTarget(p.name, p.dialect, p.config.options, p.config.hosted_tools)
                 )
             if req.stream:
-                await self._stream(receive, send, gw, client, routes, req, started, ctx, pin)
+                await self._stream(receive, send, d, gw, client, routes, req, started, ctx, pin)
             else:
-                await self._complete(send, gw, client, routes, req, started, ctx, pin)
+                await self._complete(send, d, gw, client, routes, req, started, ctx, pin)
         except GatewayError as e:
-            await self._error(send, e)
+            await self._error(send, d, e)
         except UnsupportedContentError as e:  # hub content the upstream's wire format cannot carry
             await self._error(
-                send, GatewayError("invalid_request", str(e), param=e.param, code="unsupported_content")
+                send, d, GatewayError("invalid_request", str(e), param=e.param, code="unsupported_content")
             )
         except ClientGone:
             return
 
-    async def _error(self, send: Send, err: GatewayError) -> None:
-        body = self.dialect.render_error(err)
-        status = self.dialect.error_status(err)
+    async def _error(self, send: Send, d: Dialect, err: GatewayError) -> None:
+        body = d.render_error(err)
+        status = d.error_status(err)
         await send({"type": "http.response.start", "status": status,
                     "headers": [*error_headers(err), (b"content-length", str(len(body)).encode())]})  # fmt: skip
         await send({"type": "http.response.body", "body": body})
@@ -119,7 +121,7 @@ class ChatEndpoint:
     # ---------------------------------------------------------------- translating path
 
     async def _complete(
-        self, send: Send, gw: Gateway, client: Client, routes: tuple[Route, ...], req: ChatRequest, started: float,
+        self, send: Send, d: Dialect, gw: Gateway, client: Client, routes: tuple[Route, ...], req: ChatRequest, started: float,
         ctx: RequestContext, pin: str | None = None,
     ) -> None:  # fmt: skip
         acc = Accumulator()
@@ -133,7 +135,7 @@ class ChatEndpoint:
         except GatewayError as e:
             self._record(gw, client, routes[0], acc.response.usage, started, e.status, e.kind)
             raise
-        body = self.dialect.render_response(resp, req)
+        body = d.render_response(resp, req)
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-type", b"application/json"),
                                 (b"content-length", str(len(body)).encode())]})  # fmt: skip
@@ -143,10 +145,10 @@ class ChatEndpoint:
             await self._completed(ctx, req, resp)
 
     async def _stream(
-        self, receive: Receive, send: Send, gw: Gateway, client: Client, routes: tuple[Route, ...],
+        self, receive: Receive, send: Send, d: Dialect, gw: Gateway, client: Client, routes: tuple[Route, ...],
         req: ChatRequest, started: float, ctx: RequestContext, pin: str | None = None,
     ) -> None:  # fmt: skip
-        renderer = self.dialect.stream_renderer(req)
+        renderer = d.stream_renderer(req)
         agen = gw.events(req, routes, pin)
         first = await anext(agen)  # failures before the first event are plain HTTP errors (after retries)
         await send(
@@ -198,13 +200,13 @@ class ChatEndpoint:
     # ---------------------------------------------------------------- pass-through path
 
     async def _forward(
-        self, receive: Receive, send: Send, gw: Gateway, client: Client, routes: tuple[Route, ...],
-        obj: dict[str, Any], model: str, stream: bool, started: float, headers: dict[str, str],
-        pin: str | None = None,
+        self, receive: Receive, send: Send, d: Dialect, gw: Gateway, client: Client, routes: tuple[Route, ...],
+        ctx: RequestContext, model: str, stream: bool, started: float, pin: str | None = None,
     ) -> None:  # fmt: skip
-        d = self.dialect
+        obj = ctx.json
         strip = stream and not d.wants_usage(obj)
-        fwd = await gw.forward(routes, obj, stream, headers, pin)
+        query = ctx.query if ctx.query_string else None
+        fwd = await gw.forward(routes, obj, stream, ctx.headers, pin, query)
         sniffer = d.usage_sniffer(stream, strip=strip)
         err: GatewayError | None = None
         try:

@@ -4,7 +4,9 @@
   dialects declare one path, a :class:`ByHeader` dispatcher picks by the declared ``when_header``.
 - Chat routes also go into the front door's tables: exact paths into a dict (one lookup per request),
   paths with parameters (``/v1beta/models/{model}:{action}``) into a short list tried only when the exact
-  lookup misses.
+  lookup misses. Every POST route with parameters is in that list, in declaration order, so a more
+  specific one declared first (``/v1beta/models/{model:path}:countTokens``) is not shadowed by a chat
+  route that also matches it.
 - :class:`ErrorOwners` answers "which dialect renders the error for this path" (unknown path, wrong
   method, internal error): the dialect with the longest declared prefix (route paths up to their first
   parameter, plus ``Dialect.namespaces``), else the fallback dialect.
@@ -94,7 +96,7 @@ class ByHeader:
 
 @dataclass(slots=True)
 class ParamRoute:
-    """A chat route with path parameters, for the front door's second lookup."""
+    """A POST route with path parameters, for the front door's second lookup."""
 
     regex: re.Pattern[str]
     convertors: dict[str, Convertor[Any]]
@@ -150,7 +152,7 @@ class Dispatch:
     fast: dict[str, ASGIApp] = field(default_factory=dict)
     """Chat paths without parameters -> handler (POST)."""
     fast_params: list[ParamRoute] = field(default_factory=list)
-    """Chat paths with parameters, tried in order when ``fast`` misses."""
+    """POST paths with parameters (chat and others), tried in declaration order when ``fast`` misses."""
     exact_paths: frozenset[str] = frozenset()
     """Every declared path without parameters (a POST to one never goes to ``fast_params``)."""
 
@@ -175,12 +177,12 @@ def build_dispatch(rt: Runtime, dialects: Sequence[Dialect], fallback: Dialect) 
         params = "{" in path
         if not params:
             exact.add(path)
-        if any(c.route.kind == "chat" and "POST" in c.methods for c in choices):
-            if params:
+        if params:
+            if any("POST" in c.methods for c in choices):
                 regex, _, convertors = compile_path(path)
                 out.fast_params.append(ParamRoute(regex, convertors, app))
-            else:
-                out.fast[path] = app
+        elif any(c.route.kind == "chat" and "POST" in c.methods for c in choices):
+            out.fast[path] = app
     out.exact_paths = frozenset(exact)
     return out
 

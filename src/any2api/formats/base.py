@@ -258,6 +258,13 @@ class Dialect:
         """Load what the first request would otherwise wait for (called once, when the app is built)."""
         return None
 
+    def variant(self, ctx: RequestContext) -> Dialect:
+        """The dialect object that serves this request (default: this one). A dialect whose rendering
+        depends on the request beyond its body (Gemini's ``?alt=sse`` picks SSE or a JSON-array stream,
+        for the renderer and the usage sniffer alike) returns a twin built once beside it; the twin is not
+        registered. Called by the chat handler before anything else, only when overridden (checked once)."""
+        return self
+
     # ---------------------------------------------------------------- reading a request
 
     def credentials(self, ctx: RequestContext) -> str | None:
@@ -297,6 +304,13 @@ class Dialect:
         upstreams can take (raise ``GatewayError``), or restore state the client carried for that provider.
         Synchronous (no I/O on the hot path). Not called on the pass-through path; not overridden: the
         handler does not call it."""
+        return None
+
+    async def before_translation(self, ctx: RequestContext, wires: frozenset[str]) -> None:
+        """Runs when the request will be translated (not passed through), with the wire formats of the
+        providers it may go to (``Provider.dialect`` of every route). Raise ``GatewayError`` to refuse what
+        only some wire formats can carry (Gemini's ``cachedContent`` needs a Gemini upstream). Not
+        overridden: the handler does not call it."""
         return None
 
     async def after_completion(self, ctx: RequestContext, req: ChatRequest, resp: ChatResponse) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .anthropic_messages import ANTHROPIC_MESSAGES
 from .base import Dialect
+from .gemini import GEMINI
 from .openai_chat import OPENAI_CHAT, PROXY_CHAT
 from .openai_responses import OPENAI_RESPONSES
 
@@ -57,3 +58,4 @@ register(OPENAI_CHAT, fallback=True)
 register(PROXY_CHAT)
 register(ANTHROPIC_MESSAGES)
 register(OPENAI_RESPONSES)
+register(GEMINI)

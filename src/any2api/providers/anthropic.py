@@ -22,7 +22,7 @@ Translation notes (what cannot be carried over is refused with a clear error, ne
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, assert_never
 
@@ -712,6 +712,7 @@ class AnthropicProvider(JsonHttpProvider):
         account: Account,
         stream: bool,
         headers: dict[str, str] | None = None,
+        query: Mapping[str, str] | None = None,
     ) -> aiohttp.ClientResponse:
         """Pass-through. ``headers``: the client's request headers (``anthropic-beta`` is forwarded)."""
         out = dict(body)

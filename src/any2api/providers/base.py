@@ -3,7 +3,7 @@ JSON-over-HTTP upstreams is ``providers/http_json.py``)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -79,11 +79,14 @@ class Provider:
         account: Account,
         stream: bool,
         headers: dict[str, str] | None = None,
+        query: Mapping[str, str] | None = None,
     ) -> ClientResponse:
         """Pass-through: send a body already in this provider's dialect (only ``model`` and the profile's
         parameter rules change). Returns the upstream response when it is 2xx (the caller reads and
         releases it); raises ``GatewayError`` (mapped) otherwise. ``headers`` are the client's request
-        headers (lower-case names), for dialect headers that must reach the upstream (``anthropic-beta``)."""
+        headers (lower-case names), for dialect headers that must reach the upstream (``anthropic-beta``);
+        ``query`` the client's query parameters (``None``: none), for options of the wire format carried in
+        the URL (Gemini's ``alt=sse``). Neither is forwarded wholesale (they hold the client's gateway key)."""
         raise NotImplementedError
 
     async def list_models(self) -> list[ModelInfo]:

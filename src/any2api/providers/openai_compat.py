@@ -4,6 +4,7 @@ Every profile in ``profiles.BUILTIN`` is a provider type of this class: a vendor
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -55,6 +56,7 @@ class OpenAICompatProvider(JsonHttpProvider):
         account: Account,
         stream: bool,
         headers: dict[str, str] | None = None,
+        query: Mapping[str, str] | None = None,
     ) -> aiohttp.ClientResponse:
         out = dict(body)
         out["model"] = model

@@ -21,7 +21,7 @@ Translation notes:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, assert_never
 
 import orjson
@@ -613,6 +613,7 @@ class OpenAIResponsesProvider(JsonHttpProvider):
         account: Account,
         stream: bool,
         headers: dict[str, str] | None = None,
+        query: Mapping[str, str] | None = None,
     ) -> aiohttp.ClientResponse:
         out = dict(body)
         out["model"] = model

@@ -8,6 +8,7 @@ from ..config import Config
 from ..core.errors import GatewayError
 from ..providers.base import Provider
 from .claude_aliases import default_claude_aliases
+from .gemini_aliases import GEMINI_PREFIX, gemini_fallback
 
 
 @dataclass(slots=True, frozen=True)
@@ -20,7 +21,8 @@ class Route:
 
 class Router:
     """Resolution order: an alias in ``models:`` (a list is a fallback chain); ``provider/model``;
-    a bare model id that a provider lists (first provider in config order wins)."""
+    a bare model id that a provider lists (first provider in config order wins); without a Gemini provider,
+    a ``gemini-*`` name goes to the first provider's default model (see :mod:`.gemini_aliases`)."""
 
     def __init__(self, config: Config, providers: dict[str, Provider]) -> None:
         self.providers = providers
@@ -31,6 +33,7 @@ class Router:
             prov = providers[p.name]
             for m in p.models:
                 self._bare.setdefault(m.id, Route(prov, m.id, m.id))
+        self._gemini = gemini_fallback(providers[p.name] for p in config.providers)
 
     def set_aliases(self, aliases: dict[str, list[str]]) -> None:
         self.aliases = dict(aliases)
@@ -48,12 +51,14 @@ class Router:
         self._drop_bare(provider.name)
         for m in provider.config.models:
             self._bare.setdefault(m.id, Route(provider, m.id, m.id))
+        self._gemini = gemini_fallback(self.providers.values())
         self._cache.clear()
 
     def remove_provider(self, name: str) -> Provider | None:
         """Stop routing to a provider; its bare model ids fall to the next provider listing them."""
         provider = self.providers.pop(name, None)
         self._drop_bare(name)
+        self._gemini = gemini_fallback(self.providers.values())
         self._cache.clear()
         return provider
 
@@ -95,6 +100,8 @@ class Router:
         bare = self._bare.get(model)
         if bare is not None:
             return (Route(bare.provider, bare.model, model),)
+        if self._gemini is not None and model.startswith(GEMINI_PREFIX):
+            return (Route(self._gemini[0], self._gemini[1], model),)
         raise GatewayError(
             "not_found", f"The model `{model}` does not exist or you do not have access to it.",
             param="model", code="model_not_found",
