@@ -195,7 +195,7 @@ class Gateway:
                         except StopAsyncIteration:
                             raise GatewayError("upstream", "Upstream returned an empty response") from None
                         started = True
-                        if isinstance(first, ResponseStart):
+                        if isinstance(first, ResponseStart) and first.provider is None:
                             first.provider = at.route.provider.name
                         yield first
                         async for ev in agen:

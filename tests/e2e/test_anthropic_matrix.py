@@ -17,6 +17,7 @@ import anthropic
 import openai
 import pytest
 
+from any2api.core.seal import default_sealer
 from tests.rawhttp import request
 from tests.sim import Drop, Parallel, Reasoning, Script, Text, ToolCall, Usage, anthropic_error, openai_error
 from tests.sim.answer import made_up_signature
@@ -278,6 +279,12 @@ def test_reasoning(gw, sim, client, provider, stream):
     assert out["text"] == "Answer: 42"
     if provider in ANTHROPIC_UPSTREAMS:
         assert out["signatures"] == [made_up_signature("Let me think about it.")], "signature kept exactly"
+    elif (
+        client == "anthropic"
+    ):  # a thinking block always has a signature: the gateway's seal of the reasoning
+        assert [default_sealer().unseal(provider, sig) for sig in out["signatures"]] == [
+            {"t": "Let me think about it."}
+        ], "no signature but the gateway's own seal"
     else:
         assert out["signatures"] in ([], [None]), "no signature may be invented"
     if client == "anthropic":

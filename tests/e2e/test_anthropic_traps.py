@@ -9,6 +9,7 @@ from typing import Any
 import anthropic
 import pytest
 
+from any2api.core.seal import default_sealer
 from tests.rawhttp import request
 from tests.sim import Reasoning, Script, Text, ToolCall, Usage, fold, html_error
 from tests.sim.fold import anthropic_events, fold_openai_chat
@@ -154,24 +155,32 @@ def test_thinking_without_visible_text_is_not_an_empty_text_block(gw, sim):
                 "messages": [{"role": "user", "content": "x"}]}, AUTH)  # fmt: skip
     ev = anthropic_events(r.body)
     starts = [o["content_block"] for n, o in ev if n == "content_block_start"]
-    assert starts == [{"type": "thinking", "thinking": ""}]  # no text block, and no signature made up
-    assert not any(
-        o["delta"]["type"] in ("signature_delta", "text_delta") for n, o in ev if n == "content_block_delta"
+    assert starts == [{"type": "thinking", "thinking": "", "signature": ""}]  # no text block
+    assert not any(o["delta"]["type"] == "text_delta" for n, o in ev if n == "content_block_delta")
+    [sig] = [
+        o["delta"]["signature"]
+        for n, o in ev
+        if n == "content_block_delta" and o["delta"]["type"] == "signature_delta"
+    ]
+    assert default_sealer().unseal("ds", sig) == {"t": "Thinking about the question..."}, (
+        "the gateway's seal only"
     )
     assert next(o for n, o in ev if n == "message_delta")["delta"]["stop_reason"] == "max_tokens"
     sim.enqueue(Script([Reasoning("Thinking about the question...")], finish="length"))
     body = request("POST", gw.url + "/v1/messages", {"model": "ds/deepseek-reasoner", "max_tokens": 30,
                    "messages": [{"role": "user", "content": "x"}]}, AUTH).json()  # fmt: skip
+    sig = body["content"][0].pop("signature")
+    assert default_sealer().unseal("ds", sig) == {"t": "Thinking about the question..."}
     assert body["content"] == [{"type": "thinking", "thinking": "Thinking about the question..."}]
     assert body["stop_reason"] == "max_tokens"
 
 
-def test_no_signature_is_invented_for_an_sdk_client(gw, sim):
+def test_the_only_signature_issued_is_the_gateways_seal_for_an_sdk_client(gw, sim):
     sim.enqueue(Script([Reasoning("plain reasoning"), Text("answer")]))
     m = ant_client(gw).messages.create(model="ds/deepseek-reasoner", max_tokens=50,
                                        messages=[{"role": "user", "content": "x"}])  # fmt: skip
     assert m.content[0].type == "thinking"
-    assert m.content[0].signature is None
+    assert default_sealer().unseal("ds", m.content[0].signature) == {"t": "plain reasoning"}
 
 
 @pytest.mark.parametrize("keep_thinking", [True, False])

@@ -34,6 +34,7 @@ from any2api.core.parts import (
 )
 from any2api.core.request import ChatRequest, Message
 from any2api.core.response import ChatResponse, Usage
+from any2api.core.seal import is_sealed
 from any2api.formats.anthropic_messages import (
     DIALECT,
     AnthropicStreamRenderer,
@@ -178,7 +179,8 @@ def test_claude_code_reduced_capture_names_the_broken_field() -> None:
     assert ei.value.kind == "invalid_request"
     assert ei.value.param == "system.0.type"
     assert json.loads(DIALECT.render_error(ei.value)) == {
-        "type": "error", "error": {"type": "invalid_request_error", "message": "system.0.type: Field required"}
+        "type": "error", "error": {"type": "invalid_request_error", "message": "system.0.type: Field required"},
+        "request_id": None,
     }  # fmt: skip
 
 
@@ -377,6 +379,7 @@ def test_every_error_kind_has_an_anthropic_type_and_overloaded_is_529() -> None:
         assert json.loads(DIALECT.render_error(err)) == {
             "type": "error",
             "error": {"type": etype, "message": "why"},
+            "request_id": None,
         }
     assert DIALECT.error_status(GatewayError("overloaded", "busy")) == 529
     assert DIALECT.error_status(GatewayError("rate_limit", "slow down")) == 429
@@ -395,22 +398,30 @@ def test_render_response_blocks_usage_and_stop_reasons() -> None:
         finish_reason="tool_calls", usage=Usage(100, 20, cache_read_tokens=30, cache_write_tokens=5),
     )  # fmt: skip
     raw = render_response(resp, ChatRequest(model="claude-sonnet-4-20250514", messages=[]))
-    assert b'"input":' + args.encode() + b"}" in raw, "tool input must be embedded byte for byte"
+    assert b'"input":' + args.encode() + b',"caller":' in raw, "tool input must be embedded byte for byte"
     body = json.loads(raw)
     assert body["id"] == "msg_chatcmpl-1"
     assert body["type"] == "message"
     assert body["role"] == "assistant"
+    issued = body["content"][1].pop("signature")
+    assert is_sealed(issued), "unsigned reasoning gets the gateway's sealed signature, never a made-up one"
+    direct = {"type": "direct"}
     assert body["content"] == [
         {"type": "thinking", "thinking": "think", "signature": "SIG"},
-        {"type": "thinking", "thinking": "unsigned"},  # no signature invented
-        {"type": "text", "text": "hello"},
-        {"type": "tool_use", "id": "call_1", "name": "weather", "input": {"city": "Paris", "note": "é"}},
-        {"type": "tool_use", "id": "call_2", "name": "noargs", "input": {}},
-    ]
+        {"type": "thinking", "thinking": "unsigned"},
+        {"type": "text", "text": "hello", "citations": None},
+        {"type": "tool_use", "id": "call_1", "name": "weather", "input": {"city": "Paris", "note": "é"},
+         "caller": direct},
+        {"type": "tool_use", "id": "call_2", "name": "noargs", "input": {}, "caller": direct},
+    ]  # fmt: skip
     assert body["stop_reason"] == "tool_use"
     assert body["stop_sequence"] is None
+    assert (body["stop_details"], body["container"]) == (None, None)
+    assert body["model"] == "claude-sonnet-4-20250514", "the model the client asked for"
     assert body["usage"] == {"input_tokens": 65, "cache_creation_input_tokens": 5, "cache_read_input_tokens": 30,
-                             "output_tokens": 20}  # fmt: skip
+                             "cache_creation": {"ephemeral_5m_input_tokens": 5, "ephemeral_1h_input_tokens": 0},
+                             "output_tokens": 20, "server_tool_use": None, "service_tier": "standard",
+                             "inference_geo": None}  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -442,7 +453,11 @@ def test_usage_wire_round_trip_keeps_anthropic_only_fields() -> None:
         40,
         3,
     )
-    assert usage_to_wire(hub) == wire
+    assert usage_to_wire(hub) == {
+        **wire,
+        "server_tool_use": None,
+        "inference_geo": None,
+    }  # required, nullable
 
 
 # ------------------------------------------------------------------------------------ stream rendering
@@ -463,10 +478,15 @@ def test_stream_sequence_is_exactly_anthropics() -> None:
     assert start["stop_reason"] is None
     assert start["usage"]["input_tokens"] == 42
     assert start["usage"]["output_tokens"] == 0
-    assert ev[2][1]["content_block"] == {"type": "text", "text": ""}
-    assert blocks_of(ev) == [{"type": "text", "text": "Hello"}]
+    assert ev[2][1]["content_block"] == {"type": "text", "text": "", "citations": None}
+    assert blocks_of(ev) == [{"type": "text", "text": "Hello", "citations": None}]
     md = ev[6][1]
-    assert md["delta"] == {"stop_reason": "end_turn", "stop_sequence": None}
+    assert md["delta"] == {
+        "stop_reason": "end_turn",
+        "stop_sequence": None,
+        "stop_details": None,
+        "container": None,
+    }
     assert md["usage"]["output_tokens"] == 7
     assert md["usage"]["input_tokens"] == 42
 
@@ -529,10 +549,11 @@ def test_text_then_tool_switch_keeps_tool_input() -> None:
     ]  # fmt: skip
     blocks = blocks_of(sse_events(render_stream(events)))
     assert blocks == [
-        {"type": "text", "text": "Let me check."},
-        {"type": "tool_use", "id": "t1", "name": "lookup", "input": {}, "_json": '{"q":"x"}'},
-        {"type": "text", "text": " Done."},
-    ]
+        {"type": "text", "text": "Let me check.", "citations": None},
+        {"type": "tool_use", "id": "t1", "name": "lookup", "input": {}, "_json": '{"q":"x"}',
+         "caller": {"type": "direct"}},
+        {"type": "text", "text": " Done.", "citations": None},
+    ]  # fmt: skip
 
 
 def test_thinking_without_visible_text_yields_no_empty_text_block() -> None:
@@ -544,8 +565,9 @@ def test_thinking_without_visible_text_yields_no_empty_text_block() -> None:
     ]  # fmt: skip
     ev = sse_events(render_stream(events))
     blocks = blocks_of(ev)
+    issued = blocks[0].pop("signature")
+    assert is_sealed(issued), "the gateway's sealed signature, never a made-up one"
     assert blocks == [{"type": "thinking", "thinking": "deep thought"}]
-    assert not any(o["delta"]["type"] == "signature_delta" for n, o in ev if n == "content_block_delta")
     assert ev[-2][1]["delta"]["stop_reason"] == "max_tokens"
 
 
@@ -561,7 +583,8 @@ def test_signature_is_sent_only_when_the_upstream_gave_one() -> None:
     blocks = blocks_of(ev)
     assert blocks[0] == {"type": "thinking", "thinking": "ab", "signature": "EqQBCkYIAR=="}
     assert blocks[1] == {"type": "redacted_thinking", "data": "ENCRYPTED"}
-    assert ev[-2][1]["delta"] == {"stop_reason": "stop_sequence", "stop_sequence": "###"}
+    assert ev[-2][1]["delta"] == {"stop_reason": "stop_sequence", "stop_sequence": "###", "stop_details": None,
+                                  "container": None}  # fmt: skip
 
 
 def test_stream_error_event_and_heartbeat_ping() -> None:
@@ -577,6 +600,7 @@ def test_stream_error_event_and_heartbeat_ping() -> None:
     assert ev[-1][1] == {
         "type": "error",
         "error": {"type": "overloaded_error", "message": "Upstream is overloaded"},
+        "request_id": None,
     }
 
 
@@ -703,8 +727,8 @@ def test_server_tool_parts_stream_as_whole_blocks_between_live_ones() -> None:
     raw = render_stream(events)
     ev = sse_events(raw)
     blocks = blocks_of(ev)
-    assert blocks == [{"type": "text", "text": "Let me search."}, SERVER_BLOCKS[0], SERVER_BLOCKS[1],
-                      {"type": "text", "text": "Found it."}]  # fmt: skip
+    assert blocks == [{"type": "text", "text": "Let me search.", "citations": None}, SERVER_BLOCKS[0],
+                      SERVER_BLOCKS[1], {"type": "text", "text": "Found it.", "citations": None}]  # fmt: skip
     whole = [o for n, o in ev if n == "content_block_start" and o["index"] in (1, 2)]
     assert [o["content_block"] for o in whole] == SERVER_BLOCKS[:2]
     assert not [o for n, o in ev if n == "content_block_delta" and o["index"] in (1, 2)]

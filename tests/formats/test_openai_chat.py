@@ -156,12 +156,13 @@ def test_a_whole_response_renders_text_reasoning_calls_and_usage() -> None:
     )  # fmt: skip
     body = json.loads(OPENAI_CHAT.render_response(resp, parse()))
     assert (body["id"], body["object"], body["created"], body["model"]) == (
-        "chatcmpl-1", "chat.completion", 1700000000, "m-upstream",
-    )  # fmt: skip
+        "chatcmpl-1", "chat.completion", 1700000000, "m",
+    ), "the model the client asked for, not the upstream's"  # fmt: skip
     choice = body["choices"][0]
     assert choice["finish_reason"] == "tool_calls"
     msg = choice["message"]
     assert (msg["role"], msg["content"], msg["reasoning_content"]) == ("assistant", "answer", "why")
+    assert (msg["refusal"], msg["annotations"], choice["logprobs"]) == (None, [], None)
     assert msg["reasoning_details"][0]["signature"] == "sig"
     assert msg["tool_calls"] == [
         {"id": "c1", "type": "function", "function": {"name": "f", "arguments": '{"a":1}'}}
@@ -214,9 +215,7 @@ EVENTS: list[Event] = [
 def test_the_stream_folds_back_to_the_answer() -> None:
     raw = render(EVENTS, stream_options={"include_usage": True})
     chunks = openai_chunks(raw)
-    assert all(
-        c["id"] == "chatcmpl-s" and c["model"] == "m-up" and c["created"] == 1700000000 for c in chunks
-    )
+    assert all(c["id"] == "chatcmpl-s" and c["model"] == "m" and c["created"] == 1700000000 for c in chunks)
     assert all(c["object"] == "chat.completion.chunk" for c in chunks)
     f = fold_openai_chat(chunks, strict=True)
     assert (f.reasoning, f.text, f.finish) == ("hmm", "Hello", "tool_calls")
@@ -228,7 +227,7 @@ def test_the_stream_folds_back_to_the_answer() -> None:
 def test_the_stream_opens_with_the_role_and_closes_with_finish_usage_and_done() -> None:
     data = sse_data(render(EVENTS, stream_options={"include_usage": True}))
     first = json.loads(data[0])["choices"][0]
-    assert first["delta"] == {"role": "assistant", "content": ""}
+    assert first["delta"] == {"role": "assistant", "content": "", "refusal": None}
     assert first["finish_reason"] is None
     finish, usage = json.loads(data[-3]), json.loads(data[-2])
     assert finish["choices"][0] == {"index": 0, "delta": {}, "logprobs": None, "finish_reason": "tool_calls"}

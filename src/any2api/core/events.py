@@ -22,7 +22,7 @@ class ResponseStart:
     usage: Usage | None = None
     """Usage known at the start (Anthropic reports input tokens here)."""
     provider: str | None = None
-    """The configured provider that answers (set by the gateway; state sealed for the client is bound to it)."""
+    """The configured provider that answers (set by the gateway; the scope of any carrier sealed for it)."""
 
 
 @dataclass(slots=True)

@@ -52,7 +52,7 @@ class ChatResponse:
     usage: Usage | None = None
     provider_details: dict[str, JSON] | None = None
     provider: str | None = None
-    """The configured provider that produced the response (from ``ResponseStart.provider``)."""
+    """The configured provider that answered (see ``ResponseStart.provider``)."""
 
     def text(self) -> str:
         return "".join(p.text for p in self.parts if p.kind == "text")

@@ -48,6 +48,7 @@ from ..core.parts import (
 from ..core.parts_manager import PartsManager
 from ..core.request import ChatRequest, Message
 from ..core.response import FinishReason
+from ..core.seal import is_sealed
 from ..wire.anthropic_messages import (
     ERROR_KINDS,
     NAME,
@@ -220,7 +221,7 @@ def _thinking_block(p: ReasoningPart, pf: str, role: str) -> dict[str, Any] | No
         raise invalid(f"Reasoning ({pf}) can only appear in an assistant message.", pf)
     if p.redacted:
         return {"type": "redacted_thinking", "data": p.redacted}
-    if p.signature:
+    if p.signature and not is_sealed(p.signature):  # a seal of ours is for another upstream's reasoning
         return {"type": "thinking", "thinking": p.text, "signature": p.signature}
     return None  # unsigned reasoning came from another model: Anthropic would reject it (see module doc)
 

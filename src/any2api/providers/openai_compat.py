@@ -71,7 +71,7 @@ class OpenAICompatProvider(JsonHttpProvider):
         )
 
     async def build(self, req: ChatRequest, model: str, account: Account) -> WireRequest:
-        body = orjson.dumps(build_body(req, model, self.profile, self.memory))
+        body = orjson.dumps(build_body(req, model, self.profile, self.memory, self.name))
         return WireRequest(self.url, body, self.headers(account, req.stream))
 
     def stream_parser(self, req: ChatRequest, model: str) -> ChunkParser:

@@ -26,6 +26,7 @@ from ..core.parts import (
 )
 from ..core.request import ChatRequest, Message
 from ..core.response import FinishReason
+from ..core.seal import default_sealer, is_sealed
 from ..upstream import upstream_message
 from ..wire.openai_chat import FINISH_IN, NAME, parse_usage
 from .profiles import Profile
@@ -109,8 +110,20 @@ def _tool_result_text(p: ToolResultPart) -> str | list[dict[str, Any]]:
     return content
 
 
+def reasoning_text(p: ReasoningPart, scope: str | None) -> str:
+    """A reasoning part's text; when it carries a signature this gateway sealed for ``scope`` (an Anthropic
+    client's thinking block, issued for this provider), the sealed reasoning. Other signatures are never
+    sent to an OpenAI-compatible upstream."""
+    if scope is not None and is_sealed(p.signature):
+        payload = default_sealer().unseal(scope, p.signature or "")
+        text = payload.get("t") if isinstance(payload, dict) else None
+        if isinstance(text, str):
+            return text
+    return p.text
+
+
 def build_messages(
-    req: ChatRequest, profile: Profile, memory: ReasoningMemory | None
+    req: ChatRequest, profile: Profile, memory: ReasoningMemory | None, scope: str | None = None
 ) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     rfield = profile.reasoning_fields[0]
@@ -138,12 +151,12 @@ def build_messages(
                     raise invalid(f"A tool message ({field}) must carry a tool result.", field)
                 out.append({"role": "tool", "tool_call_id": p.tool_call_id, "content": _tool_result_text(p)})
         else:
-            out.append(_assistant(m, field, profile, rfield, memory))
+            out.append(_assistant(m, field, profile, rfield, memory, scope))
     return out
 
 
 def _assistant(
-    m: Message, field: str, profile: Profile, rfield: str, memory: ReasoningMemory | None
+    m: Message, field: str, profile: Profile, rfield: str, memory: ReasoningMemory | None, scope: str | None
 ) -> dict[str, Any]:
     text: list[str] = []
     reasoning: list[str] = []
@@ -152,7 +165,7 @@ def _assistant(
         if isinstance(p, TextPart):
             text.append(p.text)
         elif isinstance(p, ReasoningPart):
-            reasoning.append(p.text)
+            reasoning.append(reasoning_text(p, scope))
         elif isinstance(p, ToolCallPart):
             calls.append(
                 {"id": p.id, "type": "function", "function": {"name": p.name, "arguments": p.arguments}}
@@ -177,9 +190,9 @@ def _assistant(
 
 
 def build_body(
-    req: ChatRequest, model: str, profile: Profile, memory: ReasoningMemory | None
+    req: ChatRequest, model: str, profile: Profile, memory: ReasoningMemory | None, scope: str | None = None
 ) -> dict[str, Any]:
-    body: dict[str, Any] = {"model": model, "messages": build_messages(req, profile, memory)}
+    body: dict[str, Any] = {"model": model, "messages": build_messages(req, profile, memory, scope)}
     if req.stream:
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}

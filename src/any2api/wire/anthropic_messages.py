@@ -94,8 +94,9 @@ _COUNTS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_cr
 
 
 def usage_to_wire(u: Usage) -> dict[str, Any]:
-    """Hub usage -> an Anthropic ``usage`` object (``input_tokens`` without the cached part). Fields of an
-    Anthropic upstream's own usage object that the hub has no slot for are kept."""
+    """Hub usage -> an Anthropic ``usage`` object (``input_tokens`` without the cached part), with every field
+    the API sends today (``cache_creation`` by TTL, ``server_tool_use``, ``service_tier``, ``inference_geo``).
+    Fields of an Anthropic upstream's own usage object that the hub has no slot for are kept."""
     read = u.cache_read_tokens or 0
     write = u.cache_write_tokens or 0
     raw = u.provider_details.get("anthropic") if u.provider_details else None
@@ -103,9 +104,29 @@ def usage_to_wire(u: Usage) -> dict[str, Any]:
     out["input_tokens"] = max(0, u.input_tokens - read - write)
     out["cache_creation_input_tokens"] = write
     out["cache_read_input_tokens"] = read
+    if not isinstance(out.get("cache_creation"), dict):
+        out["cache_creation"] = {"ephemeral_5m_input_tokens": write, "ephemeral_1h_input_tokens": 0}
     out["output_tokens"] = u.output_tokens
+    out.setdefault("server_tool_use", None)
+    out.setdefault("service_tier", "standard")
+    out.setdefault("inference_geo", None)
     if u.reasoning_tokens is not None:
         out["output_tokens_details"] = {"thinking_tokens": u.reasoning_tokens}
+    return out
+
+
+def delta_usage_to_wire(u: Usage, input_known: bool) -> dict[str, Any]:
+    """The cumulative usage of a ``message_delta`` event (``input_tokens`` null when not known yet)."""
+    full = usage_to_wire(u)
+    out: dict[str, Any] = {
+        "input_tokens": full["input_tokens"] if input_known else None,
+        "cache_creation_input_tokens": full["cache_creation_input_tokens"] if input_known else None,
+        "cache_read_input_tokens": full["cache_read_input_tokens"] if input_known else None,
+        "output_tokens": full["output_tokens"],
+        "server_tool_use": full["server_tool_use"],
+    }
+    if "output_tokens_details" in full:
+        out["output_tokens_details"] = full["output_tokens_details"]
     return out
 
 
@@ -123,7 +144,11 @@ def error_json(err: GatewayError) -> dict[str, Any]:
     msg = err.message
     if err.param and not msg.startswith(err.param):
         msg = f"{err.param}: {msg}"
-    return {"type": "error", "error": {"type": ERROR_TYPES.get(err.kind, "api_error"), "message": msg}}
+    return {
+        "type": "error",
+        "error": {"type": ERROR_TYPES.get(err.kind, "api_error"), "message": msg},
+        "request_id": None,
+    }
 
 
 def error_status(err: GatewayError) -> int:

@@ -35,13 +35,18 @@ def usage_json(u: Usage) -> dict[str, Any]:
     out["prompt_tokens"] = u.input_tokens
     out["completion_tokens"] = u.output_tokens
     out["total_tokens"] = u.input_tokens + u.output_tokens
+    # the details objects as OpenAI sends them (every counter present); an upstream's own values win
+    ptd = out["prompt_tokens_details"] = dict(out.get("prompt_tokens_details") or {})
+    ptd.setdefault("cached_tokens", 0)
+    ptd.setdefault("audio_tokens", 0)
     if u.cache_read_tokens is not None:
-        ptd = out["prompt_tokens_details"] = dict(out.get("prompt_tokens_details") or {})
         ptd["cached_tokens"] = u.cache_read_tokens
         if u.cache_write_tokens is not None:
             ptd["cache_creation_tokens"] = u.cache_write_tokens
+    ctd = out["completion_tokens_details"] = dict(out.get("completion_tokens_details") or {})
+    for k in ("reasoning_tokens", "audio_tokens", "accepted_prediction_tokens", "rejected_prediction_tokens"):
+        ctd.setdefault(k, 0)
     if u.reasoning_tokens is not None:
-        ctd = out["completion_tokens_details"] = dict(out.get("completion_tokens_details") or {})
         ctd["reasoning_tokens"] = u.reasoning_tokens
     return out
 

@@ -19,6 +19,7 @@ from ...core.parts import (
 )
 from ...core.request import ChatRequest
 from ...core.response import ChatResponse, Usage
+from ...core.seal import default_sealer
 from ...wire.anthropic_messages import (
     NAME,
     anthropic_details,
@@ -29,17 +30,23 @@ from ...wire.anthropic_messages import (
 )
 from ..base import ModelCard
 
+DIRECT: dict[str, Any] = {"type": "direct"}
+"""A tool call's ``caller``: the model itself (programmatic calls from code execution are the other kind)."""
+
+
+def issue_signature(provider: str | None, thinking: str) -> str:
+    """A signature for reasoning an upstream gave without one (DeepSeek, OpenAI-compatible reasoning): the
+    reasoning sealed for the provider, so clients that require a signature get one and the next turn gets
+    the reasoning back from it (``providers.openai_wire.reasoning_text``) with no server state."""
+    return default_sealer().seal(provider or "", {"t": thinking})
+
 
 def block_json(p: OutputPart) -> dict[str, Any] | None:
     """One output part as an Anthropic content block (``None`` for an empty text part)."""
     if isinstance(p, TextPart):
         if not p.text:
             return None
-        b: dict[str, Any] = {"type": "text", "text": p.text}
-        cit = anthropic_details(p).get("citations")
-        if cit is not None:
-            b["citations"] = cit
-        return b
+        return {"type": "text", "text": p.text, "citations": anthropic_details(p).get("citations")}
     if isinstance(p, ReasoningPart):
         if p.redacted:
             return {"type": "redacted_thinking", "data": p.redacted}
@@ -50,7 +57,8 @@ def block_json(p: OutputPart) -> dict[str, Any] | None:
             b["signature"] = p.signature
         return b
     if isinstance(p, ToolCallPart):
-        return {"type": "tool_use", "id": p.id, "name": p.name, "input": tool_input_json(p.arguments)}
+        return {"type": "tool_use", "id": p.id, "name": p.name, "input": tool_input_json(p.arguments),
+                "caller": DIRECT}  # fmt: skip
     if isinstance(p, ImagePart):
         if p.data is not None:
             return {"type": "image", "source": {"type": "base64", "media_type": p.media_type or "image/png",
@@ -63,15 +71,24 @@ def block_json(p: OutputPart) -> dict[str, Any] | None:
 
 
 def render_response(resp: ChatResponse, req: ChatRequest) -> bytes:
-    content = [b for b in (block_json(p) for p in resp.parts) if b is not None]
+    content = []
+    for p in resp.parts:
+        b = block_json(p)
+        if b is None:
+            continue
+        if b["type"] == "thinking" and "signature" not in b:
+            b["signature"] = issue_signature(resp.provider, b["thinking"])
+        content.append(b)
     body: dict[str, Any] = {
         "id": message_id(resp.id),
         "type": "message",
         "role": "assistant",
-        "model": resp.model or req.model,
+        "model": req.model or resp.model,  # the name the client asked for, not the upstream's
         "content": content,
         "stop_reason": stop_reason(resp.finish_reason, resp.stop_sequence),
         "stop_sequence": resp.stop_sequence,
+        "stop_details": None,
+        "container": None,
         "usage": usage_to_wire(resp.usage or Usage()),
     }
     return orjson.dumps(body)
@@ -85,6 +102,7 @@ def model_json(m: ModelCard) -> dict[str, Any]:
     # Anthropic's fields (type, display_name, created_at) plus OpenAI's (object, owned_by): both kinds
     # of client read the same list.
     return {"type": "model", "id": m.id, "display_name": m.id, "created_at": _iso(m.created),
+            "max_input_tokens": None, "max_tokens": None, "capabilities": None,
             "object": "model", "owned_by": m.owner}  # fmt: skip
 
 

@@ -21,9 +21,9 @@ from ...core.parts import (
 )
 from ...core.request import ChatRequest
 from ...core.response import FinishReason, Usage
-from ...wire.anthropic_messages import error_json, message_id, stop_reason, usage_to_wire
+from ...wire.anthropic_messages import delta_usage_to_wire, error_json, message_id, stop_reason, usage_to_wire
 from ..base import StreamRenderer
-from .render import block_json
+from .render import DIRECT, block_json, issue_signature
 
 SegKind = Literal["text", "thinking", "redacted", "tool", "whole"]
 
@@ -31,7 +31,19 @@ SegKind = Literal["text", "thinking", "redacted", "tool", "whole"]
 class _Seg:
     """One Anthropic content block to emit: a hub part (or a later stretch of a text part)."""
 
-    __slots__ = ("buf", "detached", "ended", "hub", "index", "kind", "part", "prefix", "sig")
+    __slots__ = (
+        "buf",
+        "detached",
+        "ended",
+        "hub",
+        "index",
+        "kind",
+        "part",
+        "prefix",
+        "sig",
+        "signed",
+        "thought",
+    )
 
     def __init__(self, hub: int, kind: SegKind, part: OutputPart) -> None:
         self.hub = hub
@@ -39,6 +51,10 @@ class _Seg:
         self.part = part
         self.buf: list[str] = []
         self.sig = ""
+        self.signed = False
+        """A thinking block got the upstream's own signature (else the gateway issues one at its end)."""
+        self.thought: list[str] = []
+        """All the text of a thinking block (what an issued signature seals)."""
         self.ended = False
         self.detached = False
         self.index = -1
@@ -87,6 +103,7 @@ class AnthropicStreamRenderer(StreamRenderer):
     def __init__(self, req: ChatRequest, estimate_input: Callable[[ChatRequest], int] | None = None) -> None:
         self.req = req
         self.model = req.model
+        self.provider: str | None = None
         self._estimate = estimate_input
         self._queue: deque[_Seg] = deque()
         self._seg: dict[int, _Seg] = {}
@@ -114,10 +131,12 @@ class AnthropicStreamRenderer(StreamRenderer):
             "id": message_id(rid),
             "type": "message",
             "role": "assistant",
-            "model": model or self.model,
+            "model": self.model or model,  # the name the client asked for, not the upstream's
             "content": [],
             "stop_reason": None,
             "stop_sequence": None,
+            "stop_details": None,
+            "container": None,
             "usage": usage_to_wire(start_usage),
         }
         return _sse(b"message_start", {"type": "message_start", "message": msg}) + PING
@@ -131,9 +150,9 @@ class AnthropicStreamRenderer(StreamRenderer):
             seg.prefix = _DELTA_HEAD + str(seg.index).encode() + _DELTA_FIELDS[seg.kind]
         p = seg.part
         if seg.kind == "text":
-            block: dict[str, Any] = {"type": "text", "text": ""}
+            block: dict[str, Any] = {"type": "text", "text": "", "citations": None}
         elif seg.kind == "thinking":
-            block = {"type": "thinking", "thinking": ""}
+            block = {"type": "thinking", "thinking": "", "signature": ""}
         elif seg.kind == "redacted":
             assert isinstance(p, ReasoningPart)
             block = {"type": "redacted_thinking", "data": p.redacted}
@@ -143,7 +162,7 @@ class AnthropicStreamRenderer(StreamRenderer):
             block = whole
         else:
             assert isinstance(p, ToolCallPart)
-            block = {"type": "tool_use", "id": p.id, "name": p.name, "input": {}}
+            block = {"type": "tool_use", "id": p.id, "name": p.name, "input": {}, "caller": DIRECT}
         out.append(_sse(b"content_block_start", {"type": "content_block_start", "index": seg.index,
                                                  "content_block": block}))  # fmt: skip
 
@@ -159,12 +178,19 @@ class AnthropicStreamRenderer(StreamRenderer):
             seg.buf.clear()
             if text and seg.prefix:
                 out.append(seg.prefix + orjson.dumps(text) + b"}}\n\n")
+                if seg.kind == "thinking":
+                    seg.thought.append(text)
         if seg.sig and seg.kind == "thinking":
+            seg.signed = True
             out.append(_sse(b"content_block_delta", {"type": "content_block_delta", "index": seg.index,
                                                      "delta": {"type": "signature_delta", "signature": seg.sig}}))  # fmt: skip
             seg.sig = ""
 
     def _close(self, seg: _Seg, out: list[bytes]) -> None:
+        if seg.index >= 0 and seg.kind == "thinking" and not seg.signed:
+            sig = issue_signature(self.provider, "".join(seg.thought))
+            out.append(_sse(b"content_block_delta", {"type": "content_block_delta", "index": seg.index,
+                                                     "delta": {"type": "signature_delta", "signature": sig}}))  # fmt: skip
         if seg.index >= 0:
             out.append(b'event: content_block_stop\ndata: {"type":"content_block_stop","index":'
                        + str(seg.index).encode() + b"}\n\n")  # fmt: skip
@@ -199,9 +225,14 @@ class AnthropicStreamRenderer(StreamRenderer):
                 and self._queue
                 and self._queue[0] is seg
             ):
-                return seg.prefix + orjson.dumps(e.delta) + b"}}\n\n" if e.delta else b""
+                if not e.delta:
+                    return b""
+                if seg.kind == "thinking":
+                    seg.thought.append(e.delta)
+                return seg.prefix + orjson.dumps(e.delta) + b"}}\n\n"
         out: list[bytes] = []
         if isinstance(e, ResponseStart):
+            self.provider = e.provider
             return self._message_start(e.id, e.model, e.usage)
         if not self._started:
             out.append(self._message_start("", "", None))
@@ -283,17 +314,10 @@ class AnthropicStreamRenderer(StreamRenderer):
             out.append(self._message_start("", "", None))
         if not self._drained:
             self._drain(out)
-        delta = {"stop_reason": stop_reason(self._finish, self._stop_seq), "stop_sequence": self._stop_seq}
-        usage = usage_to_wire(self._usage)
-        if not self._usage.input_tokens:  # unknown: keep message_start's figure rather than send a zero
-            usage = {
-                "output_tokens": usage["output_tokens"],
-                **(
-                    {"output_tokens_details": usage["output_tokens_details"]}
-                    if "output_tokens_details" in usage
-                    else {}
-                ),
-            }
+        delta = {"stop_reason": stop_reason(self._finish, self._stop_seq), "stop_sequence": self._stop_seq,
+                 "stop_details": None, "container": None}  # fmt: skip
+        # input unknown: null keeps message_start's figure rather than sending a zero
+        usage = delta_usage_to_wire(self._usage, bool(self._usage.input_tokens))
         out.append(_sse(b"message_delta", {"type": "message_delta", "delta": delta, "usage": usage}))
         out.append(b'event: message_stop\ndata: {"type":"message_stop"}\n\n')
         return b"".join(out)

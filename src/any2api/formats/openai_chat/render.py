@@ -60,9 +60,12 @@ def message_json(parts: list[OutputPart]) -> dict[str, Any]:
             pass  # not representable in a Chat Completions message: left out
         else:
             assert_never(p)
-    msg: dict[str, Any] = {"role": "assistant", "content": "".join(text) if text or not calls else None}
-    if refusal:
-        msg["refusal"] = "".join(refusal)
+    msg: dict[str, Any] = {
+        "role": "assistant",
+        "content": "".join(text) if text or not calls else None,
+        "refusal": "".join(refusal) if refusal else None,
+        "annotations": [],
+    }
     if reasoning:
         msg["reasoning_content"] = "".join(p.text for p in reasoning)
         details = _reasoning_details(reasoning)
@@ -78,7 +81,7 @@ def render_response(resp: ChatResponse, req: ChatRequest) -> bytes:
         "id": resp.id or f"chatcmpl-{uuid.uuid4().hex}",
         "object": "chat.completion",
         "created": resp.created or int(time.time()),
-        "model": resp.model or req.model,
+        "model": req.model or resp.model,  # the name the client asked for, not the upstream's
         "choices": [
             {
                 "index": 0,

@@ -44,11 +44,11 @@ class OpenAIStreamRenderer(StreamRenderer):
     def _begin(self, rid: str, model: str, created: int) -> bytes:
         self._started = True
         self._id, self._created = rid or f"chatcmpl-{uuid.uuid4().hex}", created or int(time.time())
-        self.model = model or self.model
+        self.model = self.model or model  # the name the client asked for, not the upstream's
         head = orjson.dumps({"id": self._id, "object": "chat.completion.chunk", "created": self._created,
                              "model": self.model})  # fmt: skip
         self._prefix = b"data: " + head[:-1] + b',"choices":[{"index":0,"delta":'
-        return self._chunk({"role": "assistant", "content": ""})
+        return self._chunk({"role": "assistant", "content": "", "refusal": None})
 
     def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> bytes:
         tail = b',"logprobs":null,"finish_reason":null}]}\n\n' if finish is None else (
@@ -61,11 +61,7 @@ class OpenAIStreamRenderer(StreamRenderer):
                 self._usage = Usage()
                 self._usage.merge(e.usage)
             return self._begin(e.id, e.model, e.created)
-        if not self._started:
-            self._begin("", "", 0)
-            pre = self._chunk({"role": "assistant", "content": ""})
-        else:
-            pre = b""
+        pre = self._begin("", "", 0) if not self._started else b""
         if isinstance(e, PartStart):
             p = e.part
             if isinstance(p, ToolCallPart):
