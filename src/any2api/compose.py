@@ -14,11 +14,14 @@ from dataclasses import dataclass, field
 from .admin.probe import make_probe
 from .admin.runtime import AdminRuntime, register, unregister
 from .config import Config, ConfigError
+from .core.seal import Sealer, set_default_sealer
 from .gateway import Gateway
 from .keys import KeyAuth
 from .ports import ReadyCheck
 from .routing.pool import Pool
 from .routing.pool_settings import PoolSettings
+from .store.crypto import load_master_key
+from .store.engine import data_dir
 from .store.pool_backend import SharedPoolState, StoreAccounts
 from .store.seed import seed_from_config
 from .store.shared import Shared
@@ -84,6 +87,8 @@ async def assemble(config: Config) -> Assembly:
     try:
         store = await Store.open(config.database_url)
         closers.append(store.close)
+        # state sealed for clients (reasoning, compaction) opens on every instance sharing the store's key
+        set_default_sealer(Sealer(load_master_key(data_dir())))
         shared: Shared | None = None
         if config.redis_url:
             shared = Shared(config.redis_url, store.identity)

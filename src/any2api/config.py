@@ -18,6 +18,7 @@ from .config_types import (
     ConfigError,
     ConfigPath,
     ErrorRule,
+    HostedTools,
     LineOf,
     ModelEntry,
     ProviderConfig,
@@ -25,7 +26,7 @@ from .config_types import (
     Timeouts,
 )
 from .core.errors import DEFAULT_STATUS
-from .providers.registry import ProviderType, provider_type, provider_types
+from .providers.registry import ProviderType, api_type, apis_of, provider_type, provider_types
 
 __all__ = [
     "Config", "ConfigError", "ConfigPath", "ErrorRule", "LineOf", "ModelEntry", "ProviderConfig", "ServerConfig",
@@ -229,7 +230,7 @@ def _tname(v: Any) -> str:
 _PROVIDER_KEYS = {
     "name", "type", "base_url", "api_keys", "api_key", "models", "chat_path", "models_path", "discover_models",
     "headers", "auth_header", "param_renames", "param_drops", "param_clamps", "reasoning_field", "passthrough",
-    "timeouts", "error_rules", "proxy", "options",
+    "timeouts", "error_rules", "proxy", "options", "api", "hosted_tools",
 }  # fmt: skip
 
 
@@ -240,6 +241,20 @@ def _provider_type(r: _Reader, m: dict[str, Any], path: str) -> ProviderType:
     if entry is None:
         raise r.err(f"{path}.type", f"provider type {ptype!r} is not available (registered types: "
                                     f"{', '.join(provider_types())})")  # fmt: skip
+    # ``api``: which of a vendor type's wire formats (``type: openai`` + ``api: responses``); also in options
+    opts = m.get("options")
+    api_value, api_path = m.get("api"), f"{path}.api"
+    if api_value is None and isinstance(opts, dict) and "api" in opts:
+        api_value, api_path = opts["api"], f"{path}.options.api"
+    api = r.str_(api_value, api_path)
+    if api is not None:
+        variant = api_type(ptype, api)
+        variant_entry = provider_type(variant) if variant is not None else None
+        if variant_entry is None:
+            known = apis_of(ptype)
+            raise r.err(api_path, f"provider type {ptype!r} has no api {api!r}"
+                                  + (f" (expected one of: {', '.join(known)})" if known else ""))  # fmt: skip
+        entry = variant_entry
     if not entry.inline_options:
         for k in m:
             if k not in _PROVIDER_KEYS:
@@ -290,6 +305,13 @@ def _base_url(r: _Reader, value: Any, path: str) -> str:
     return base_url.rstrip("/")
 
 
+def _hosted_tools(r: _Reader, value: Any, path: str) -> HostedTools:
+    v = r.str_(value, path) or "error"
+    if v not in ("error", "drop"):
+        raise r.err(path, f"must be 'error' or 'drop', got {v!r}")
+    return "drop" if v == "drop" else "error"
+
+
 def _provider(
     r: _Reader, value: Any, path: str, server: ServerConfig, env_allowed: frozenset[str] | None = None
 ) -> ProviderConfig:
@@ -324,8 +346,9 @@ def _provider(
         error_rules=r.error_rules(m.get("error_rules"), f"{path}.error_rules"),
         proxy=r.str_(m.get("proxy"), f"{path}.proxy"),
         options={k: v for k, v in m.items() if k not in _PROVIDER_KEYS}
-        | r.mapping(m.get("options"), f"{path}.options"),
+        | {k: v for k, v in r.mapping(m.get("options"), f"{path}.options").items() if k != "api"},
         env_allowed=env_allowed,
+        hosted_tools=_hosted_tools(r, m.get("hosted_tools"), f"{path}.hosted_tools"),
     )
     entry.validate(pc, ConfigPath(path, r.lines.line))
     return pc

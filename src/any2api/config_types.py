@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 LineOf = Callable[[str], "int | None"]
 """Key path (``providers[1].request.body``) -> its line in the config file, when known."""
@@ -78,6 +78,9 @@ class ModelEntry:
     display_name: str | None = None
 
 
+HostedTools = Literal["error", "drop"]
+
+
 @dataclass(slots=True)
 class ProviderConfig:
     name: str
@@ -107,6 +110,10 @@ class ProviderConfig:
     """The environment variables an ``http`` spec's templates may read: None (a config file provider)
     those its templates name; a provider added at run time only those the operator allows
     (``admin.runtime_env``)."""
+    hosted_tools: HostedTools = "error"
+    """Tools the vendor runs itself (OpenAI Responses' ``web_search`` ...) in a request for a provider that
+    cannot run them: refused with a 400 (``error``) or left out (``drop``). Read by client dialects
+    (``Dialect.before_upstream``)."""
 
 
 @dataclass(slots=True)

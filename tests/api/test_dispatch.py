@@ -37,9 +37,18 @@ def test_builtin_declarations_give_the_known_routes_and_fast_paths() -> None:
         "/chat",
         "/v1/messages",
         "/anthropic/v1/messages",
+        "/v1/responses",
+        "/responses",
+        "/v1/responses/compact",
+        "/responses/compact",
     }
     assert all(isinstance(e, ChatEndpoint) for e in d.fast.values())
-    assert {e.dialect.name for e in d.fast.values()} == {"openai_chat", "proxy_chat", "anthropic_messages"}
+    assert {e.dialect.name for e in d.fast.values()} == {
+        "openai_chat",
+        "proxy_chat",
+        "anthropic_messages",
+        "openai_responses",
+    }
     # Gemini's {model}:{action} routes, each prefix's :countTokens route tried before its chat route
     patterns = [r.regex.pattern for r in d.fast_params]
     assert patterns[:2] == [
@@ -57,6 +66,7 @@ def test_builtin_declarations_give_the_known_routes_and_fast_paths() -> None:
     assert owner("/v1/messages/batches").name == "anthropic_messages"
     assert owner("/chat").name == owner("/chat/x").name == "proxy_chat"
     assert owner("/chat/completions").name == "openai_chat"
+    assert owner("/v1/responses/resp_1/nothing").name == owner("/responses/x").name == "openai_responses"
     assert owner("/v1/models").name == "openai_chat"  # the undiscriminated declaration owns a shared path
     assert owner("/v1/nothing").name == owner("/admin/x").name == owner("/").name == "openai_chat"
 

@@ -4,6 +4,7 @@ Endpoints (any path prefix):
 
 * ``POST …/chat/completions`` and every path added with ``add_path``: OpenAI Chat Completions.
 * ``POST …/messages``: Anthropic Messages; ``POST …/messages/count_tokens``.
+* ``POST …/responses``: OpenAI Responses.
 * ``POST …/models/{model}:generateContent | :streamGenerateContent (?alt=sse) | :countTokens``: Gemini.
 * ``GET …/models`` (and ``…/models/{id}``): OpenAI's list format, Anthropic's when the request carries
   ``anthropic-version``, Google's under ``/v1beta`` or with a Google key.
@@ -32,7 +33,7 @@ from typing import Any
 from aiohttp import web
 from multidict import CIMultiDict
 
-from . import anthropic_messages, dialects, fixtures, gemini, openai_chat
+from . import anthropic_messages, dialects, fixtures, gemini, openai_chat, openai_responses
 from .dialects import RenderContext
 from .inbound import ChatInput, Invalid
 from .script import (
@@ -49,7 +50,7 @@ from .script import (
 )
 from .wire import CommentFrame, Op, Reply, dumps, encode_op
 
-DIALECT_MODULES = (openai_chat, anthropic_messages, gemini)
+DIALECT_MODULES = (openai_chat, anthropic_messages, openai_responses, gemini)
 """The dialects the simulator speaks; each module registers itself when imported (see dialects.py)."""
 DEFAULT_MODELS = ("sim-gpt", "sim-claude", "deepseek-chat", "deepseek-reasoner")
 _WORDS = re.compile(r"\S+\s*|\s+")

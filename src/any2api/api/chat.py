@@ -16,7 +16,7 @@ from ..core.events import ErrorEvent, Event, UsageEvent
 from ..core.parts import UnsupportedContentError
 from ..core.request import ChatRequest
 from ..core.response import ChatResponse, Usage
-from ..formats.base import Dialect, RequestContext, overrides
+from ..formats.base import Dialect, RequestContext, UpstreamTarget, overrides
 from ..gateway import Gateway, UsageRecord
 from .asgi import (
     ClientGone,
@@ -55,6 +55,7 @@ class ChatEndpoint:
         self._after = dialect.after_completion if overrides(dialect, "after_completion") else None
         self._variant = dialect.variant if overrides(dialect, "variant") else None
         self._translating = dialect.before_translation if overrides(dialect, "before_translation") else None
+        self._upstream = dialect.before_upstream if overrides(dialect, "before_upstream") else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         gw = self.rt.gateway
@@ -85,6 +86,11 @@ class ChatEndpoint:
                 await self._translating(ctx, frozenset(r.provider.dialect for r in routes))
             req = d.parse_request(ctx)
             req.model = model
+            if self._upstream is not None:
+                p = routes[0].provider
+                self._upstream(
+                    ctx, req, UpstreamTarget(p.name, p.dialect, p.config.options, p.config.hosted_tools)
+                )
             if req.stream:
                 await self._stream(receive, send, d, gw, client, routes, req, started, ctx, pin)
             else:

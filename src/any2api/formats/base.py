@@ -141,6 +141,23 @@ def count_tokens_route(path: str) -> DialectRoute:
 
 
 @dataclass(frozen=True, slots=True)
+class UpstreamTarget:
+    """The upstream a translated request goes to first (the first route of its model), as
+    :meth:`Dialect.before_upstream` sees it: plain data, no provider object."""
+
+    provider: str
+    """The configured provider's name (state sealed for the client is bound to it)."""
+    wire: str
+    """The wire format it speaks (``Provider.dialect``): equal to the dialect's ``wire`` when the upstream
+    speaks the client's format but the request is translated anyway."""
+    options: Mapping[str, Any]
+    """The provider's ``options`` block from the config (its type's own settings)."""
+    hosted_tools: Literal["error", "drop"] = "error"
+    """The provider's ``hosted_tools`` setting: tools only the vendor runs (a dialect's hosted / server
+    tools), when this upstream cannot run them, are refused (``error``) or left out (``drop``)."""
+
+
+@dataclass(frozen=True, slots=True)
 class ModelCard:
     """One model of the gateway's model list, for a dialect to render."""
 
@@ -276,8 +293,17 @@ class Dialect:
     async def before_routing(self, ctx: RequestContext) -> None:
         """Runs after authentication and ``peek``, before the model is routed. A dialect with state may
         rewrite ``ctx.json`` here (inline the history of a ``previous_response_id``; the model stays the
-        peeked one) or refuse the request (raise ``GatewayError``). Not overridden: the handler does not
-        call it."""
+        peeked one) or refuse the request (raise ``GatewayError``). ``ctx.headers`` are what a pass-through
+        hands to ``Provider.forward``: a hook may add a header its own wire's upstream reads there. Not
+        overridden: the handler does not call it."""
+        return None
+
+    def before_upstream(self, ctx: RequestContext, req: ChatRequest, target: UpstreamTarget) -> None:
+        """Runs on the translating path after :meth:`parse_request`, once the model is routed, with the
+        upstream the request goes to first. For what depends on the upstream: refuse content only some
+        upstreams can take (raise ``GatewayError``), or restore state the client carried for that provider.
+        Synchronous (no I/O on the hot path). Not called on the pass-through path; not overridden: the
+        handler does not call it."""
         return None
 
     async def before_translation(self, ctx: RequestContext, wires: frozenset[str]) -> None:

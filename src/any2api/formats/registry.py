@@ -10,6 +10,7 @@ from .anthropic_messages import ANTHROPIC_MESSAGES
 from .base import Dialect
 from .gemini import GEMINI
 from .openai_chat import OPENAI_CHAT, PROXY_CHAT
+from .openai_responses import OPENAI_RESPONSES
 
 _DIALECTS: dict[str, Dialect] = {}
 _fallback: list[Dialect] = []
@@ -56,4 +57,5 @@ def get(name: str) -> Dialect:
 register(OPENAI_CHAT, fallback=True)
 register(PROXY_CHAT)
 register(ANTHROPIC_MESSAGES)
+register(OPENAI_RESPONSES)
 register(GEMINI)

@@ -4,6 +4,6 @@ Importing this package registers the built-in provider types (each module regist
 ``registry.py``): the list of types, their option validators and their construction all come from there.
 """
 
-from . import anthropic, demo, gemini, http, openai_compat
+from . import anthropic, demo, gemini, http, openai_compat, openai_responses
 
-__all__ = ["anthropic", "demo", "gemini", "http", "openai_compat"]
+__all__ = ["anthropic", "demo", "gemini", "http", "openai_compat", "openai_responses"]

@@ -45,6 +45,7 @@ class ProviderType:
 
 
 _TYPES: dict[str, ProviderType] = {}
+_APIS: dict[tuple[str, str], str] = {}
 
 
 def register_provider(
@@ -65,6 +66,25 @@ def register_provider(
 
 def unregister_provider(name: str) -> None:
     _TYPES.pop(name, None)
+    for k in [k for k, v in _APIS.items() if name in (k[0], v)]:
+        del _APIS[k]
+
+
+def register_api(base: str, api: str, type_name: str) -> None:
+    """A provider block ``type: <base>`` with ``api: <api>`` is a ``type_name`` provider: one vendor type
+    whose API comes in several wire formats (``type: openai`` + ``api: responses`` is ``openai_responses``;
+    ``type_name`` stays a type of its own too)."""
+    _APIS[(base, api)] = type_name
+
+
+def api_type(base: str, api: str) -> str | None:
+    """The type a ``type: base`` block with ``api: api`` is (None: that type has no such API)."""
+    return _APIS.get((base, api))
+
+
+def apis_of(base: str) -> list[str]:
+    """The ``api`` values a ``type: base`` block may have, sorted."""
+    return sorted(a for b, a in _APIS if b == base)
 
 
 def provider_type(name: str) -> ProviderType | None:
