@@ -277,3 +277,17 @@ def test_the_demo_echoes_the_model_asked_for_and_validates(start_gateway, tmp_pa
         objs = validate(client, call(g, client, model, stream), stream)
         models = {o.get("model") or o.get("message", {}).get("model") for o in objs} - {None}
         assert models == {model}
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_responses_answer_echoes_the_model_asked_for(start_gateway, tmp_path, stream):
+    g = start_gateway(DEMO.format(key=KEY, db=tmp_path / "demo.db"))
+    body = {"model": "gpt-4o-mini", "input": "hi", "stream": stream}
+    r = request("POST", g.url + "/v1/responses", body, {"authorization": f"Bearer {KEY}"})
+    assert r.status == 200
+    if stream:
+        events = [json.loads(line[5:]) for line in r.body.decode().splitlines() if line.startswith("data:")]
+        models = {e["response"]["model"] for e in events if "response" in e}
+        assert models == {"gpt-4o-mini"}  # created, in_progress and completed: never the upstream's demo-chat
+    else:
+        assert r.json()["model"] == "gpt-4o-mini"

@@ -264,7 +264,7 @@ def response_object(resp: ChatResponse, req: ChatRequest, shape: Shape | None = 
         item = output_item(p, item_id(p), shape, resp.provider, item_status)
         if item is not None:
             full.append(item)
-    obj = shape.response(shape.response_id(resp.id), resp.created or int(time.time()), resp.model or req.model,
+    obj = shape.response(shape.response_id(resp.id), resp.created or int(time.time()), req.model or resp.model,
                          status, [shape.client_view(i) for i in full], resp.usage or Usage(), incomplete=incomplete,
                          error=error)  # fmt: skip
     if shape.record is not None:

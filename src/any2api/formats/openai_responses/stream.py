@@ -98,7 +98,7 @@ class ResponsesStreamRenderer(StreamRenderer):
     def _start(self, out: list[bytes], rid: str, model: str, created: int) -> None:
         self.started = True
         self.rid = self.shape.response_id(rid)
-        self.model = model or self.model
+        self.model = self.model or model  # the name the client asked for, not the upstream's
         self.created = created or int(time.time())
         shell = self.shape.response(self.rid, self.created, self.model, "in_progress", [], None)
         self._ev(out, W.CREATED, {"response": shell})
