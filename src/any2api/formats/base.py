@@ -216,6 +216,17 @@ class UsageSniffer:
     def feed(self, chunk: bytes) -> bytes:
         raise NotImplementedError
 
+    def _whole_lines(self, chunk: bytes) -> bytes:
+        """What came so far up to its last line end (a stream is forwarded at line granularity, which never
+        delays an SSE event: it dispatches on the blank line); the unfinished rest waits in ``_tail``."""
+        data = self._tail + chunk if self._tail else chunk
+        end = data.rfind(b"\n") + 1
+        if end == len(data):
+            self._tail = b""
+            return data
+        self._tail = data[end:]
+        return data[:end]
+
     def parse_wire_usage(self, usage: dict[str, Any]) -> Usage:
         raise NotImplementedError
 

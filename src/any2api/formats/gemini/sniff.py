@@ -43,12 +43,9 @@ class GeminiUsageSniffer(UsageSniffer):
             if sum(len(b) for b in self._body) < _MAX_KEEP:
                 self._body.append(chunk)
             return chunk
-        data = self._tail + chunk if self._tail else chunk
-        end = data.rfind(b"\n") + 1
-        if end == 0:
-            self._tail = data
+        out = self._whole_lines(chunk)
+        if not out:
             return b""
-        out, self._tail = (data, b"") if end == len(data) else (data[:end], data[end:])
         i = out.rfind(_MARK)
         if i >= 0:
             ls = out.rfind(b"\n", 0, i) + 1

@@ -30,12 +30,9 @@ class OpenAIUsageSniffer(UsageSniffer):
         if not self.stream:
             self._tail += chunk
             return chunk
-        data = self._tail + chunk if self._tail else chunk
-        end = data.rfind(b"\n") + 1
-        if end == 0:
-            self._tail = data
+        out = self._whole_lines(chunk)
+        if not out:
             return b""
-        out, self._tail = (data, b"") if end == len(data) else (data[:end], data[end:])
         if not self._drop_blank and b'"usage":{' not in out and b'"usage": {' not in out:
             return out  # most chunks: no usage, or "usage":null
         return self._scan(out)

@@ -25,12 +25,9 @@ class ResponsesUsageSniffer(UsageSniffer):
         if not self.stream:
             self._tail += chunk
             return chunk
-        data = self._tail + chunk if self._tail else chunk
-        end = data.rfind(b"\n") + 1
-        if end == 0:
-            self._tail = data
+        out = self._whole_lines(chunk)
+        if not out:
             return b""
-        out, self._tail = (data, b"") if end == len(data) else (data[:end], data[end:])
         if _MARK in out:
             self._scan(out)
         return out
